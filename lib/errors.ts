@@ -1,0 +1,69 @@
+/** Stable error codes: flows (Catch nodes, switch on msg.error.code) rely on these strings. */
+export type ButlerErrorCode =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-found'
+  | 'bad-request'
+  | 'server-error'
+  | 'rate-limited'
+  | 'timeout'
+  | 'connection-refused'
+  | 'connection-reset'
+  | 'host-not-found'
+  | 'tls-error'
+  | 'bad-response'
+  | 'invalid-task'
+  | 'invalid-config'
+  | 'aborted';
+
+export interface ButlerErrorDetails {
+  status?: number;
+  retryable?: boolean;
+  /** Valid task names, set on invalid-task errors. */
+  validTasks?: readonly string[];
+  /** Closest valid names, set on invalid-task errors when there is a near miss. */
+  suggestions?: readonly string[];
+  /** Seconds the server asked us to wait (429/503 with Retry-After). */
+  retryAfterSeconds?: number;
+}
+
+/**
+ * The only error type the library throws. It carries no request config, headers or raw
+ * transport error, so it can be logged, sent to the editor or put in a message as it is.
+ */
+export class ButlerError extends Error {
+  readonly code: ButlerErrorCode;
+  readonly status?: number;
+  readonly retryable: boolean;
+  readonly validTasks?: readonly string[];
+  readonly suggestions?: readonly string[];
+  readonly retryAfterSeconds?: number;
+
+  constructor(code: ButlerErrorCode, message: string, details: ButlerErrorDetails = {}) {
+    super(message);
+    this.name = 'ButlerError';
+    this.code = code;
+    this.retryable = details.retryable ?? false;
+    if (details.status !== undefined) this.status = details.status;
+    if (details.validTasks) this.validTasks = details.validTasks;
+    if (details.suggestions) this.suggestions = details.suggestions;
+    if (details.retryAfterSeconds !== undefined) this.retryAfterSeconds = details.retryAfterSeconds;
+  }
+
+  /** Plain object for JSON answers and msg.error. */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      status: this.status,
+      retryable: this.retryable,
+      validTasks: this.validTasks,
+      suggestions: this.suggestions,
+    };
+  }
+}
+
+export function isButlerError(value: unknown): value is ButlerError {
+  return value instanceof ButlerError;
+}

@@ -1,0 +1,22 @@
+export { ButlerClient, normaliseBaseUrl } from './client';
+export type { ButlerClientOptions, ConnectionReport, TlsOptions } from './client';
+export { ButlerError, isButlerError } from './errors';
+export type { ButlerErrorCode, ButlerErrorDetails } from './errors';
+export { DEFAULT_RETRY_POLICY, RETRYABLE_STATUSES } from './retry';
+export type { RetryPolicy } from './retry';
+export {
+  STATIC_TASK_NAMES,
+  TASK_NAME_PATTERN,
+  checkTaskNameSyntax,
+  describeValue,
+  suggestTaskNames,
+} from './tasks';
+export type {
+  Activity,
+  ButlerTask,
+  CallOptions,
+  ServerIdentity,
+  TaskAction,
+  TaskResult,
+  TaskStatus,
+} from './types';
