@@ -607,7 +607,10 @@ describe('ButlerClient against the simulator', () => {
         clientIdentifier: CLIENT_ID,
         retry: { retries: 0 },
       });
-      const error = await wrong.listTasks().catch((e: unknown) => e as Error & { code?: string });
+      const error = (await wrong.listTasks().then(
+        () => new Error('unexpected success'),
+        (e: unknown) => e,
+      )) as Error & { code?: string };
       wrong.close();
       assert.ok(
         ['connection-reset', 'bad-response', 'bad-request'].includes(error.code ?? ''),

@@ -1,0 +1,124 @@
+import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
+import { ButlerClient, ButlerError, type ButlerErrorCode } from '../lib';
+
+export const SERVER_TYPE = 'plex-butler-server';
+
+/** What task nodes need from their config node. */
+export interface ButlerServerNode extends Node {
+  /** Shown in msg.payload.server: the config node's name, else the URL's host. */
+  serverName: string;
+  /** The normalised URL, set when the config is usable. */
+  baseUrl?: string;
+  clientId?: string;
+  /** Throws the ButlerError that made the config unusable (bad URL, no token…). */
+  getClient(): ButlerClient;
+}
+
+export type SendFunction = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
+export type DoneFunction = (err?: Error) => void;
+
+/** Words short enough for a status line (about 20 characters). */
+const SHORT_REASONS: Record<ButlerErrorCode, string> = {
+  unauthorized: 'unauthorized',
+  forbidden: 'forbidden',
+  'not-found': 'not found',
+  'bad-request': 'bad request',
+  'server-error': 'server error',
+  'rate-limited': 'rate limited',
+  timeout: 'timeout',
+  'connection-refused': 'unreachable',
+  'connection-reset': 'connection reset',
+  'host-not-found': 'host not found',
+  'tls-error': 'TLS error',
+  'bad-response': 'bad response',
+  'invalid-task': 'invalid task',
+  'invalid-config': 'invalid config',
+  aborted: 'aborted',
+};
+
+/** Anything thrown becomes a ButlerError, so every failure carries a stable code. */
+export function asButlerError(error: unknown): ButlerError {
+  if (error instanceof ButlerError) return error;
+  return new ButlerError(
+    'bad-response',
+    `unexpected failure: ${error instanceof Error ? error.message : String(error)}`,
+  );
+}
+
+export function clock(date = new Date()): string {
+  return `${String(date.getHours()).padStart(2, '0')}:${String(date.getMinutes()).padStart(2, '0')}`;
+}
+
+export function errorStatus(error: ButlerError): NodeStatus {
+  return { fill: 'red', shape: 'ring', text: SHORT_REASONS[error.code] ?? error.code };
+}
+
+interface TaskNodeConfig {
+  server?: string;
+}
+
+/**
+ * The lifecycle every task node shares: find the config node, show "requesting…", run the
+ * work with an AbortSignal that close() trips, then a status and exactly one done() per message.
+ */
+export class ButlerNodeRunner {
+  private readonly inflight = new Set<AbortController>();
+  private closing = false;
+  readonly server: ButlerServerNode | undefined;
+
+  constructor(
+    private readonly RED: NodeAPI,
+    private readonly node: Node,
+    config: TaskNodeConfig,
+    private readonly type: string,
+  ) {
+    const server = config.server ? RED.nodes.getNode(config.server) : null;
+    this.server = server ? (server as ButlerServerNode) : undefined;
+    if (!this.server) {
+      node.status({ fill: 'grey', shape: 'ring', text: this.t('status.noServer') });
+    }
+    node.on('close', (_removed: boolean, done: () => void) => {
+      this.closing = true;
+      for (const controller of this.inflight) {
+        controller.abort(new ButlerError('aborted', 'the node was stopped or redeployed'));
+      }
+      this.inflight.clear();
+      done();
+    });
+  }
+
+  t(key: string, substitutions?: Record<string, string | number>): string {
+    return this.RED._(`${this.type}.${key}`, substitutions);
+  }
+
+  /** Runs one message's work. `work` sends; its return value becomes the status. */
+  async handle(
+    done: DoneFunction,
+    work: (client: ButlerClient, signal: AbortSignal) => Promise<NodeStatus>,
+  ): Promise<void> {
+    if (!this.server) {
+      const error = new ButlerError('invalid-config', this.t('errors.noServer'));
+      this.node.status({ fill: 'grey', shape: 'ring', text: this.t('status.noServer') });
+      done(error);
+      return;
+    }
+    const controller = new AbortController();
+    this.inflight.add(controller);
+    try {
+      const client = this.server.getClient();
+      this.node.status({ fill: 'blue', shape: 'dot', text: this.t('status.requesting') });
+      const status = await work(client, controller.signal);
+      if (this.closing) return done();
+      this.node.status(status);
+      done();
+    } catch (thrown) {
+      // After close nothing more is reported: the runtime has moved on.
+      if (this.closing) return done();
+      const error = asButlerError(thrown);
+      this.node.status(errorStatus(error));
+      done(error);
+    } finally {
+      this.inflight.delete(controller);
+    }
+  }
+}

@@ -1,0 +1,240 @@
+import type { Request, Response } from 'express';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { ButlerClient, ButlerError, STATIC_TASK_NAMES, normaliseBaseUrl } from '../lib';
+import { SERVER_TYPE, asButlerError, type ButlerServerNode } from './common';
+
+interface ServerConfig extends NodeDef {
+  url: string;
+  clientId: string;
+  verifyTls: boolean | string;
+  ca: string;
+  timeout: number | string;
+  retries: number | string;
+}
+
+interface ServerCredentials {
+  token?: string;
+}
+
+/** What the editor sends to the admin endpoints: the dialog's current, maybe unsaved, values. */
+interface EditorSettings {
+  id?: unknown;
+  server?: unknown;
+  url?: unknown;
+  token?: unknown;
+  clientId?: unknown;
+  verifyTls?: unknown;
+  ca?: unknown;
+  timeout?: unknown;
+  retries?: unknown;
+}
+
+/** The editor's placeholder for a saved password that was not changed. */
+const SAVED_PASSWORD = '__PWRD__';
+const ENV_REFERENCE = /^\$\{(\w+)\}$/;
+
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+function resolveEnv(value: string): string {
+  const match = ENV_REFERENCE.exec(value.trim());
+  return match ? (process.env[match[1]] ?? '') : value;
+}
+
+function numberOr(value: unknown, fallback: number): number {
+  if (value === '' || value === undefined || value === null) return fallback;
+  const number = Number(value);
+  return Number.isFinite(number) ? number : fallback;
+}
+
+function clientFor(
+  settings: { url: string; token: string; clientId: string; verifyTls: unknown; ca: string },
+  timeout: unknown,
+  retries: unknown,
+): ButlerClient {
+  return new ButlerClient({
+    url: settings.url,
+    token: settings.token,
+    clientIdentifier: settings.clientId,
+    tls: {
+      verify: settings.verifyTls !== false && settings.verifyTls !== 'false',
+      ...(settings.ca.trim() !== '' ? { ca: settings.ca } : {}),
+    },
+    timeoutMs: numberOr(timeout, 10_000),
+    retry: { retries: numberOr(retries, 2) },
+    deviceName: 'Node-RED',
+  });
+}
+
+export = function registerServer(RED: NodeAPI): void {
+  function PlexButlerServerNode(this: ButlerServerNode, config: ServerConfig): void {
+    RED.nodes.createNode(this, config);
+    const credentials = (this.credentials ?? {}) as ServerCredentials;
+    let client: ButlerClient | undefined;
+    let configError: ButlerError | undefined;
+    let host = '';
+    try {
+      host = new URL(normaliseBaseUrl(config.url)).host;
+      client = clientFor(
+        {
+          url: config.url,
+          token: credentials.token ?? '',
+          clientId: config.clientId || `node-red-plex-butler-${config.id}`,
+          verifyTls: config.verifyTls,
+          ca: config.ca ?? '',
+        },
+        config.timeout,
+        config.retries,
+      );
+    } catch (error) {
+      configError = asButlerError(error);
+      this.error(`Plex server config "${config.name || config.id}": ${configError.message}`);
+    }
+    this.serverName = config.name || host;
+    this.clientId = config.clientId;
+    if (host !== '') this.baseUrl = normaliseBaseUrl(config.url);
+    this.getClient = (): ButlerClient => {
+      if (configError) throw configError;
+      if (!client) throw new ButlerError('invalid-config', 'the Plex server config is not usable');
+      return client;
+    };
+    this.on('close', (done: () => void) => {
+      client?.close();
+      done();
+    });
+  }
+
+  RED.nodes.registerType(
+    SERVER_TYPE,
+    PlexButlerServerNode as unknown as (this: Node, def: NodeDef) => void,
+    {
+      credentials: { token: { type: 'password' } },
+    },
+  );
+
+  /**
+   * Settings for an editor request: the dialog's values, with the saved token only when the URL
+   * is the deployed one, so that this endpoint cannot be used to send a saved token elsewhere.
+   */
+  function editorSettings(body: EditorSettings): {
+    url: string;
+    token: string;
+    clientId: string;
+    verifyTls: unknown;
+    ca: string;
+    timeout: unknown;
+    retries: unknown;
+  } {
+    const id = textOf(body.id) || textOf(body.server);
+    const deployed = id ? (RED.nodes.getNode(id) as ButlerServerNode | null) : null;
+    const url = resolveEnv(textOf(body.url));
+    let token = textOf(body.token);
+    if (token === '' || token === SAVED_PASSWORD) {
+      const saved = id ? ((RED.nodes.getCredentials(id) ?? {}) as ServerCredentials) : {};
+      const deployedUrl = deployed?.baseUrl;
+      if (!saved.token || deployedUrl === undefined) {
+        throw new ButlerError(
+          'invalid-config',
+          'no token entered: type the Plex token, or deploy the server config first',
+        );
+      }
+      if (normaliseBaseUrl(url) !== deployedUrl) {
+        throw new ButlerError(
+          'invalid-config',
+          'the URL differs from the deployed one: type the token again to test a different server',
+        );
+      }
+      token = resolveEnv(saved.token);
+    } else {
+      token = resolveEnv(token);
+    }
+    return {
+      url,
+      token,
+      clientId:
+        textOf(body.clientId) || deployed?.clientId || `node-red-plex-butler-${id || 'editor'}`,
+      verifyTls: body.verifyTls,
+      ca: textOf(body.ca),
+      timeout: body.timeout,
+      retries: 0,
+    };
+  }
+
+  async function withEditorClient<T>(
+    body: EditorSettings,
+    use: (client: ButlerClient) => Promise<T>,
+  ): Promise<T> {
+    const settings = editorSettings(body);
+    const client = clientFor(settings, settings.timeout, 0);
+    try {
+      return await use(client);
+    } finally {
+      client.close();
+    }
+  }
+
+  function requestBody(req: Request): EditorSettings {
+    return typeof req.body === 'object' && req.body !== null ? (req.body as EditorSettings) : {};
+  }
+
+  RED.httpAdmin.post(
+    '/plex-butler/test-connection',
+    RED.auth.needsPermission(`${SERVER_TYPE}.write`),
+    (req: Request, res: Response) => {
+      withEditorClient(requestBody(req), (client) => client.testConnection())
+        .then(({ identity, tasks }) => {
+          res.json({
+            ok: true,
+            version: identity.version,
+            taskCount: tasks.length,
+            message: `Connected to Plex ${identity.version} (${tasks.length} Butler tasks)`,
+          });
+        })
+        .catch((error: unknown) => {
+          const failure = asButlerError(error);
+          res.json({ ok: false, code: failure.code, message: failure.message });
+        });
+    },
+  );
+
+  RED.httpAdmin.post(
+    '/plex-butler/tasks',
+    RED.auth.needsPermission(`${SERVER_TYPE}.read`),
+    (req: Request, res: Response) => {
+      const body = requestBody(req);
+      const id = textOf(body.server) || textOf(body.id);
+      const deployed = id ? (RED.nodes.getNode(id) as ButlerServerNode | null) : null;
+      const useDeployed =
+        deployed && (textOf(body.token) === '' || textOf(body.token) === SAVED_PASSWORD);
+      const listing = useDeployed
+        ? Promise.resolve().then(() => deployed.getClient().listTasks())
+        : withEditorClient(body, (client) => client.listTasks());
+      listing
+        .then((tasks) => {
+          res.json({
+            source: 'live',
+            tasks: tasks.map(({ name, title, description, enabled }) => ({
+              name,
+              title,
+              description,
+              enabled,
+            })),
+          });
+        })
+        .catch((error: unknown) => {
+          const failure = asButlerError(error);
+          res.json({
+            source: 'static',
+            tasks: STATIC_TASK_NAMES.map((name) => ({
+              name,
+              title: name,
+              description: '',
+              enabled: true,
+            })),
+            error: { code: failure.code, message: failure.message },
+          });
+        });
+    },
+  );
+};

@@ -1,0 +1,1097 @@
+/**
+ * A small Plex Media Server stand-in for tests, benchmarks and demos: the Butler endpoints,
+ * /activities and /identity, as the specs in /work/shared/plex-api describe them, plus faults a
+ * real network, proxy or server produces (latency, error statuses, dropped or cut connections,
+ * bodies that are not what the client asked for).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { emptyElement, xmlDocument } from './xml';
+
+export interface SimTask {
+  name: string;
+  title?: string;
+  description?: string;
+  enabled: boolean;
+  /** Days between runs. */
+  interval: number;
+  scheduleRandomized: boolean;
+}
+
+export interface RecordedExchange {
+  method: string;
+  /** Raw request path including the query. */
+  url: string;
+  /** Decoded pathname inside the server: pathPrefix stripped (kept when the prefix is missing). */
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  /**
+   * 0 when no complete answer was given (dropped, hung, truncated, reset, cut by stop(), or the
+   * client gave up first), even if a status line had gone out: see responseHeaders for that.
+   */
+  status: number;
+  responseHeaders: Record<string, string>;
+  /** What was sent of the body; '' for none; the first 1000 characters for the 'huge' fault. */
+  responseBody: string;
+  faultInjected: boolean;
+  /** When the request arrived (ms since the epoch). */
+  time: number;
+}
+
+export type FaultKind =
+  | 'latency'
+  | 'status'
+  | 'drop'
+  | 'hang'
+  | 'malformed'
+  | 'truncated'
+  | 'huge'
+  | 'html'
+  | 'empty'
+  | 'xml'
+  | 'drip'
+  | 'reset-mid-body';
+
+export interface Fault {
+  kind: FaultKind;
+  /** For 'status' (default 500) and 'html' (default 200). */
+  status?: number;
+  /** Retry-After header value sent with 'status'. */
+  retryAfter?: string;
+  /** For 'latency' (delay added before answering) and 'drip' (delay between body bytes). */
+  ms?: number;
+  /** For 'huge' (default 20 MiB). */
+  bytes?: number;
+  /** How many matching requests it applies to before it is removed; default: until cleared. */
+  times?: number;
+  /**
+   * Which requests it applies to; default every request. `path` is compared with the decoded
+   * path inside the server (after pathPrefix is stripped): a string must be equal, a RegExp match.
+   */
+  match?: { method?: string; path?: string | RegExp };
+}
+
+export interface SimulatorOptions {
+  /** Default 'simulator-token'. */
+  token?: string;
+  /** Default '127.0.0.1'. */
+  host?: string;
+  /** Default 0 (any free port). */
+  port?: number;
+  /** Serve HTTPS with this key and certificate. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** How long a started task runs; default 3000. */
+  taskDurationMs?: number;
+  /** Base latency for every answer; default 0. */
+  latencyMs?: number;
+  /** Default: the 22 tasks of the spec (DEFAULT_TASKS). */
+  tasks?: SimTask[];
+  /** Act like a reverse proxy serving the server under this path, e.g. '/plex'. */
+  pathPrefix?: string;
+}
+
+export interface SimActivity {
+  uuid: string;
+  type: string;
+  title: string;
+  subtitle: string;
+  progress: number;
+  cancellable: boolean;
+  userID: number;
+}
+
+/** Emitted as 'activity' when a task starts or ends (finished, stopped, or removed by setTasks). */
+export interface SimActivityEvent {
+  event: 'started' | 'ended';
+  task: string;
+  activity: SimActivity;
+}
+
+export interface PlexSimulatorEvents {
+  exchange: [RecordedExchange];
+  request: [http.IncomingMessage];
+  activity: [SimActivityEvent];
+}
+
+export interface SimulatorStats {
+  requests: number;
+  connections: number;
+  readonly openConnections: number;
+  /** Keyed like 'POST /butler/{task}'; paths that are no route count as 'GET *'. */
+  requestsByRoute: Record<string, number>;
+}
+
+/**
+ * The 22 tasks of the spec. Names, intervals, scheduleRandomized and enabled come from the
+ * official example body of GET /butler; titles and descriptions are plausible wording (the
+ * example only has them for BackupDatabase).
+ */
+export const DEFAULT_TASKS: SimTask[] = [
+  {
+    name: 'AutomaticUpdates',
+    title: 'Update Plex Media Server',
+    description: 'Download and install server updates automatically during the maintenance window',
+    interval: 1,
+    scheduleRandomized: false,
+    enabled: false,
+  },
+  {
+    name: 'BackupDatabase',
+    title: 'Backup Database',
+    description: "Create a backup copy of the server's database in the configured backup directory",
+    interval: 3,
+    scheduleRandomized: false,
+    enabled: true,
+  },
+  {
+    name: 'ButlerTaskGenerateAdMarkers',
+    title: 'Generate Ad Markers',
+    description: 'Detect commercials in DVR recordings so that they can be skipped',
+    interval: 1,
+    scheduleRandomized: false,
+    enabled: false,
+  },
+  {
+    name: 'ButlerTaskGenerateCreditsMarkers',
+    title: 'Generate Credits Markers',
+    description: 'Detect the end credits of movies and episodes so that they can be skipped',
+    interval: 1,
+    scheduleRandomized: true,
+    enabled: true,
+  },
+  {
+    name: 'ButlerTaskGenerateIntroMarkers',
+    title: 'Generate Intro Markers',
+    description: 'Detect the intros of TV episodes so that they can be skipped',
+    interval: 1,
+    scheduleRandomized: false,
+    enabled: true,
+  },
+  {
+    name: 'ButlerTaskGenerateVoiceActivity',
+    title: 'Generate Voice Activity Data',
+    description: 'Analyze audio tracks for speech, used to synchronize subtitles',
+    interval: 1,
+    scheduleRandomized: true,
+    enabled: true,
+  },
+  {
+    name: 'CleanOldBundles',
+    title: 'Remove Old Bundles',
+    description: 'Delete metadata bundles of items that are no longer in any library',
+    interval: 7,
+    scheduleRandomized: false,
+    enabled: true,
+  },
+  {
+    name: 'CleanOldCacheFiles',
+    title: 'Remove Old Cache Files',
+    description: 'Delete transcoder and image cache files that are no longer needed',
+    interval: 7,
+    scheduleRandomized: false,
+    enabled: true,
+  },
+  {
+    name: 'DeepMediaAnalysis',
+    title: 'Perform Extensive Media Analysis',
+    description: 'Measure the bitrate of media files in depth to improve streaming decisions',
+    interval: 1,
+    scheduleRandomized: false,
+    enabled: true,
+  },
+  {
+    name: 'GarbageCollectBlobs',
+    title: 'Garbage Collect Blobs',
+    description: 'Remove images and other data blobs that the database no longer references',
+    interval: 7,
+    scheduleRandomized: false,
+    enabled: true,
+  },
+  {
+    name: 'GarbageCollectLibraryMedia',
+    title: 'Garbage Collect Library Media',
+    description: 'Clean up media entries whose files have been removed from disk',
+    interval: 1,
+    scheduleRandomized: false,
+    enabled: true,
+  },
+  {
+    name: 'GenerateBlurHashes',
+    title: 'Generate Blur Hashes',
+    description: 'Compute the blurred placeholders shown while posters and artwork load',
+    interval: 1,
+    scheduleRandomized: false,
+    enabled: true,
+  },
+  {
+    name: 'GenerateChapterThumbs',
+    title: 'Generate Chapter Thumbnails',
+    description: 'Extract a thumbnail image for each chapter of video files',
+    interval: 1,
+    scheduleRandomized: false,
+    enabled: true,
+  },
+  {
+    name: 'GenerateMediaIndexFiles',
+    title: 'Generate Video Preview Thumbnails',
+    description: 'Create the preview thumbnail index files shown while seeking in videos',
+    interval: 1,
+    scheduleRandomized: false,
+    enabled: false,
+  },
+  {
+    name: 'LoudnessAnalysis',
+    title: 'Perform Loudness Analysis',
+    description: 'Measure the loudness of audio tracks for volume leveling',
+    interval: 1,
+    scheduleRandomized: false,
+    enabled: true,
+  },
+  {
+    name: 'MusicAnalysis',
+    title: 'Perform Sonic Analysis',
+    description: 'Analyze music tracks to find sonically similar tracks, albums and artists',
+    interval: 1,
+    scheduleRandomized: false,
+    enabled: true,
+  },
+  {
+    name: 'OptimizeDatabase',
+    title: 'Optimize Database',
+    description: "Rebuild and compact the server's database to keep it fast",
+    interval: 7,
+    scheduleRandomized: false,
+    enabled: true,
+  },
+  {
+    name: 'RefreshEpgGuides',
+    title: 'Refresh EPG Guides',
+    description: 'Download the latest program guide data for Live TV & DVR',
+    interval: 1,
+    scheduleRandomized: true,
+    enabled: true,
+  },
+  {
+    name: 'RefreshLibraries',
+    title: 'Update All Libraries',
+    description: 'Scan every library folder for new, changed and removed media',
+    interval: 1,
+    scheduleRandomized: false,
+    enabled: false,
+  },
+  {
+    name: 'RefreshLocalMedia',
+    title: 'Refresh Local Media Assets',
+    description: 'Pick up artwork, subtitles and other assets stored next to media files',
+    interval: 3,
+    scheduleRandomized: false,
+    enabled: true,
+  },
+  {
+    name: 'RefreshPeriodicMetadata',
+    title: 'Refresh Metadata Periodically',
+    description: 'Refresh the metadata of library items from their online agents',
+    interval: 1,
+    scheduleRandomized: true,
+    enabled: true,
+  },
+  {
+    name: 'UpgradeMediaAnalysis',
+    title: 'Upgrade Media Analysis',
+    description: 'Analyze again media files that an older server version analyzed',
+    interval: 1,
+    scheduleRandomized: false,
+    enabled: true,
+  },
+];
+
+export const SIMULATED_VERSION = '1.41.3.9314-a0bfb8370';
+
+const UNAUTHORIZED_HTML =
+  '<html><head><title>Unauthorized</title></head><body><h1>401 Unauthorized</h1></body></html>';
+const NOT_FOUND_HTML =
+  '<html><head><title>Not Found</title></head><body><h1>404 Not Found</h1></body></html>';
+/** What a reverse proxy (nginx) answers for paths it does not forward to the server. */
+const PROXY_NOT_FOUND_HTML =
+  '<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+/** What an authenticating reverse proxy answers in place of the API when its session is gone. */
+const PROXY_LOGIN_HTML = [
+  '<!DOCTYPE html>',
+  '<html lang="en">',
+  '<head><meta charset="utf-8"><title>Sign in</title></head>',
+  '<body>',
+  '<form method="post" action="/auth/login">',
+  '<h1>Sign in to continue</h1>',
+  '<label>Username <input name="username" autocomplete="username"></label>',
+  '<label>Password <input name="password" type="password"></label>',
+  '<button type="submit">Sign in</button>',
+  '</form>',
+  '</body>',
+  '</html>',
+  '',
+].join('\n');
+const MALFORMED_JSON = '{"ButlerTasks": {"ButlerTask": [ {"name": }';
+
+const DEFAULT_TOKEN = 'simulator-token';
+const DEFAULT_TASK_DURATION_MS = 3000;
+const DEFAULT_HUGE_BYTES = 20 * 1024 * 1024;
+const DEFAULT_DRIP_MS = 50;
+const HUGE_CHUNK_BYTES = 64 * 1024;
+const RECORDED_HUGE_CHARS = 1000;
+/** Time for the client to read the partial body before the reset, so it sees headers first. */
+const RESET_DELAY_MS = 20;
+/** Longer than the keep-alive timeouts of common clients, as on real servers behind proxies. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** No public source tells the activity type a Butler task produces: a neutral made-up one. */
+const ACTIVITY_TYPE = 'butler.task';
+const ACTIVITY_USER_ID = 1;
+
+interface PlannedResponse {
+  status: number;
+  contentType?: string;
+  extraHeaders?: Record<string, string>;
+  body: string;
+}
+
+interface RunningTask {
+  name: string;
+  uuid: string;
+  title: string;
+  startedAt: number;
+  timer: NodeJS.Timeout;
+}
+
+/** One request being answered: what the recorder needs, and timers to cancel if it goes away. */
+interface ExchangeContext {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  path: string;
+  time: number;
+  faultInjected: boolean;
+  recorded: boolean;
+  /** The body sent so far, for answers streamed over time (recorded if they are cut). */
+  sentBody: string;
+  timers: Set<NodeJS.Timeout>;
+}
+
+type Route = '/butler' | '/butler/{task}' | '/activities' | '/identity' | '*';
+
+function routeOf(path: string): Route {
+  if (path === '/butler') return '/butler';
+  if (/^\/butler\/[^/]+$/.test(path)) return '/butler/{task}';
+  if (path === '/activities') return '/activities';
+  if (path === '/identity') return '/identity';
+  return '*';
+}
+
+function normalizePrefix(prefix: string | undefined): string {
+  if (!prefix) return '';
+  const trimmed = prefix.replace(/\/+$/, '');
+  if (trimmed === '') return '';
+  return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
+}
+
+function statusHtml(status: number): string {
+  if (status === 401) return UNAUTHORIZED_HTML;
+  if (status === 404) return NOT_FOUND_HTML;
+  const text = http.STATUS_CODES[status] ?? 'Error';
+  return `<html><head><title>${text}</title></head><body><h1>${status} ${text}</h1></body></html>`;
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function wantsJson(req: http.IncomingMessage): boolean {
+  return (firstHeader(req.headers.accept) ?? '').toLowerCase().includes('application/json');
+}
+
+function cloneTask(task: SimTask): SimTask {
+  return { ...task };
+}
+
+const HUGE_HEAD = '{"ButlerTasks":{"ButlerTask":[';
+const HUGE_TAIL = ']}}';
+const HUGE_ENTRY = JSON.stringify({
+  name: 'BackupDatabase',
+  interval: 3,
+  scheduleRandomized: false,
+  enabled: true,
+  title: 'Backup Database',
+});
+
+/** Byte length of the 'huge' body: as asked, or the smallest valid document if that is less. */
+function hugeJsonLength(bytes: number): number {
+  return Math.max(bytes, HUGE_HEAD.length + HUGE_TAIL.length);
+}
+
+/**
+ * A valid JSON task list of hugeJsonLength(bytes) ASCII bytes: one task repeated, then
+ * whitespace. Produced in pieces so that 20 MiB never sits in memory at once.
+ */
+function* hugeJsonPieces(bytes: number): Generator<string> {
+  const head = HUGE_HEAD;
+  const tail = HUGE_TAIL;
+  const entry = HUGE_ENTRY;
+  const room = hugeJsonLength(bytes) - head.length - tail.length;
+  const entries = Math.floor((room + 1) / (entry.length + 1));
+  let padding = room - (entries > 0 ? entries * (entry.length + 1) - 1 : 0);
+  yield head;
+  const perPiece = Math.max(1, Math.floor(HUGE_CHUNK_BYTES / (entry.length + 1)));
+  for (let written = 0; written < entries;) {
+    const count = Math.min(perPiece, entries - written);
+    const items = new Array<string>(count).fill(entry).join(',');
+    yield written === 0 ? items : `,${items}`;
+    written += count;
+  }
+  while (padding > 0) {
+    const size = Math.min(padding, HUGE_CHUNK_BYTES);
+    yield ' '.repeat(size);
+    padding -= size;
+  }
+  yield tail;
+}
+
+export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
+  readonly token: string;
+  exchanges: RecordedExchange[] = [];
+  readonly stats: SimulatorStats;
+
+  private readonly options: SimulatorOptions;
+  private readonly pathPrefix: string;
+  private readonly machineIdentifier = randomBytes(16).toString('hex');
+  private readonly taskDurationMs: number;
+  private latencyMs: number;
+  private tasks: SimTask[];
+  private faults: Fault[] = [];
+  private readonly running = new Map<string, RunningTask>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly sockets = new Set<Socket>();
+  /** Sockets that count as connections: TCP for HTTP, TLS after the handshake for HTTPS. */
+  private readonly clientSockets = new Set<Socket>();
+  private server: http.Server | undefined;
+  private baseUrl = '';
+  /** Kept across stop() so that a restarted simulator is found at the same URL. */
+  private boundPort: number | undefined;
+
+  constructor(options: SimulatorOptions = {}) {
+    super();
+    this.options = options;
+    this.token = options.token ?? DEFAULT_TOKEN;
+    this.pathPrefix = normalizePrefix(options.pathPrefix);
+    this.taskDurationMs = options.taskDurationMs ?? DEFAULT_TASK_DURATION_MS;
+    this.latencyMs = options.latencyMs ?? 0;
+    this.tasks = (options.tasks ?? DEFAULT_TASKS).map(cloneTask);
+    const clientSockets = this.clientSockets;
+    this.stats = {
+      requests: 0,
+      connections: 0,
+      get openConnections() {
+        return clientSockets.size;
+      },
+      requestsByRoute: {},
+    };
+  }
+
+  /** The base URL including pathPrefix; '' before the first start(), kept after stop(). */
+  get url(): string {
+    return this.baseUrl;
+  }
+
+  async start(): Promise<string> {
+    if (this.server) return this.baseUrl;
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void =>
+      this.handle(req, res);
+    const server = this.options.tls
+      ? https.createServer({ key: this.options.tls.key, cert: this.options.tls.cert }, handler)
+      : http.createServer(handler);
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    // Must exceed keepAliveTimeout, or an idle kept-alive socket can be cut by the headers timer.
+    server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
+    server.on('connection', (socket: Socket) => {
+      this.track(socket, this.sockets);
+      if (!this.options.tls) {
+        this.stats.connections += 1;
+        this.track(socket, this.clientSockets);
+      }
+    });
+    server.on('secureConnection', (socket: TLSSocket) => {
+      this.stats.connections += 1;
+      this.track(socket, this.sockets);
+      this.track(socket, this.clientSockets);
+    });
+    const host = this.options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      server.once('error', onError);
+      server.listen(this.boundPort ?? this.options.port ?? 0, host, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    const address = server.address();
+    if (address === null || typeof address === 'string') {
+      server.close();
+      throw new Error('the simulator is not listening on a TCP port');
+    }
+    this.server = server;
+    this.boundPort = address.port;
+    const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    const hostPart = shownHost.includes(':') ? `[${shownHost}]` : shownHost;
+    this.baseUrl = `${this.options.tls ? 'https' : 'http'}://${hostPart}:${address.port}${this.pathPrefix}`;
+    return this.baseUrl;
+  }
+
+  async stop(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    // The server is down: nothing runs any more (no 'ended' events, the process just stopped).
+    this.running.clear();
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // The server counts a socket gone when it is destroyed, before its handle has closed: wait
+    // for each 'close' too, so that nothing is left when stop() resolves.
+    const socketsClosed = [...this.sockets].map(
+      (socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())),
+    );
+    server.closeAllConnections();
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all([serverClosed, ...socketsClosed]);
+  }
+
+  resetStats(): void {
+    this.stats.requests = 0;
+    this.stats.connections = 0;
+    this.stats.requestsByRoute = {};
+    this.exchanges = [];
+  }
+
+  injectFault(fault: Fault): void {
+    if (fault.times !== undefined && fault.times <= 0) return;
+    // A copy: counting down `times` must not change the caller's object.
+    this.faults.push({ ...fault });
+  }
+
+  clearFaults(): void {
+    this.faults = [];
+  }
+
+  setLatency(ms: number): void {
+    this.latencyMs = ms;
+  }
+
+  /** Replaces the task list (another server version); running tasks no longer listed end. */
+  setTasks(tasks: SimTask[]): void {
+    this.tasks = tasks.map(cloneTask);
+    const names = new Set(this.tasks.map((task) => task.name));
+    for (const name of [...this.running.keys()]) {
+      if (!names.has(name)) this.endTask(name);
+    }
+  }
+
+  runningTasks(): string[] {
+    return [...this.running.keys()];
+  }
+
+  activities(): SimActivity[] {
+    return [...this.running.values()].map((task) => this.activityOf(task));
+  }
+
+  // ---- tasks ------------------------------------------------------------------------------
+
+  private activityOf(task: RunningTask): SimActivity {
+    const elapsed = Date.now() - task.startedAt;
+    const progress =
+      this.taskDurationMs <= 0
+        ? 100
+        : Math.min(100, Math.floor((elapsed / this.taskDurationMs) * 100));
+    // Key order of the official /activities example.
+    return {
+      uuid: task.uuid,
+      type: ACTIVITY_TYPE,
+      cancellable: false,
+      userID: ACTIVITY_USER_ID,
+      title: task.title,
+      subtitle: '',
+      progress,
+    };
+  }
+
+  private startTask(task: SimTask): void {
+    const running: RunningTask = {
+      name: task.name,
+      uuid: randomUUID(),
+      title: task.title ?? task.name,
+      startedAt: Date.now(),
+      timer: this.later(this.taskDurationMs, () => this.endTask(task.name)),
+    };
+    this.running.set(task.name, running);
+    this.emit('activity', {
+      event: 'started',
+      task: task.name,
+      activity: this.activityOf(running),
+    });
+  }
+
+  private endTask(name: string): void {
+    const running = this.running.get(name);
+    if (!running) return;
+    this.cancel(running.timer);
+    this.running.delete(name);
+    this.emit('activity', { event: 'ended', task: name, activity: this.activityOf(running) });
+  }
+
+  // ---- timers and sockets -------------------------------------------------------------------
+
+  /** A timeout that stop() clears; `owner` also lets a request cancel its own when it goes away. */
+  private later(ms: number, callback: () => void, owner?: Set<NodeJS.Timeout>): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      owner?.delete(timer);
+      callback();
+    }, ms);
+    this.timers.add(timer);
+    owner?.add(timer);
+    return timer;
+  }
+
+  private cancel(timer: NodeJS.Timeout): void {
+    clearTimeout(timer);
+    this.timers.delete(timer);
+  }
+
+  private track(socket: Socket, set: Set<Socket>): void {
+    set.add(socket);
+    socket.once('close', () => set.delete(socket));
+  }
+
+  // ---- requests -----------------------------------------------------------------------------
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    // Errors of an aborted request are expected here; the recorder notes them via 'close'.
+    req.on('error', () => undefined);
+    req.resume();
+    const method = req.method ?? 'GET';
+    const rawUrl = req.url ?? '/';
+    // Split by hand: new URL() would read a path starting with '//' as a host name.
+    const queryStart = rawUrl.indexOf('?');
+    const rawPath = queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart);
+    const query = new URLSearchParams(queryStart < 0 ? '' : rawUrl.slice(queryStart + 1));
+    let path: string;
+    try {
+      path = decodeURIComponent(rawPath);
+    } catch {
+      path = rawPath;
+    }
+    const innerPath = this.stripPrefix(path);
+    const context: ExchangeContext = {
+      req,
+      res,
+      path: innerPath ?? path,
+      time: Date.now(),
+      faultInjected: false,
+      recorded: false,
+      sentBody: '',
+      timers: new Set(),
+    };
+    this.stats.requests += 1;
+    const routeKey = `${method} ${innerPath === undefined ? '*' : routeOf(innerPath)}`;
+    this.stats.requestsByRoute[routeKey] = (this.stats.requestsByRoute[routeKey] ?? 0) + 1;
+    this.emit('request', req);
+
+    res.on('close', () => {
+      for (const timer of context.timers) this.cancel(timer);
+      context.timers.clear();
+      // Still unrecorded: the client went away or the socket was cut before the answer was whole.
+      if (!context.recorded) this.record(context, 0, context.sentBody);
+    });
+
+    const fault = this.takeFault(method, innerPath ?? path);
+    if (fault) context.faultInjected = true;
+    const delay = this.latencyMs + (fault?.kind === 'latency' ? (fault.ms ?? 0) : 0);
+    const answer = (): void => this.answer(context, method, query, innerPath, fault);
+    if (delay > 0) this.later(delay, answer, context.timers);
+    else answer();
+  }
+
+  /** The path inside the server, or undefined when a pathPrefix is set and missing. */
+  private stripPrefix(path: string): string | undefined {
+    if (!this.pathPrefix) return path;
+    if (path === this.pathPrefix) return '/';
+    if (path.startsWith(`${this.pathPrefix}/`)) return path.slice(this.pathPrefix.length);
+    return undefined;
+  }
+
+  /** The first matching fault, in order of injection; its `times` is used up by this request. */
+  private takeFault(method: string, path: string): Fault | undefined {
+    const index = this.faults.findIndex((fault) => {
+      const match = fault.match;
+      if (!match) return true;
+      if (match.method && match.method.toUpperCase() !== method.toUpperCase()) return false;
+      if (match.path === undefined) return true;
+      if (typeof match.path === 'string') return match.path === path;
+      match.path.lastIndex = 0;
+      return match.path.test(path);
+    });
+    if (index < 0) return undefined;
+    const fault = this.faults[index];
+    if (fault.times !== undefined) {
+      fault.times -= 1;
+      if (fault.times <= 0) this.faults.splice(index, 1);
+    }
+    return fault;
+  }
+
+  private answer(
+    context: ExchangeContext,
+    method: string,
+    query: URLSearchParams,
+    innerPath: string | undefined,
+    fault: Fault | undefined,
+  ): void {
+    const { req, res } = context;
+    if (res.destroyed) return;
+    switch (fault?.kind) {
+      case 'drop':
+        this.record(context, 0, '');
+        req.socket.destroy();
+        return;
+      case 'hang':
+        // Never answered; recorded with status 0 when the socket closes.
+        return;
+      case 'status': {
+        const status = fault.status ?? 500;
+        const extraHeaders: Record<string, string> = {};
+        if (fault.retryAfter !== undefined) extraHeaders['Retry-After'] = fault.retryAfter;
+        this.send(context, {
+          status,
+          contentType: 'text/html',
+          extraHeaders,
+          // These statuses never carry a body.
+          body: status === 204 || status === 304 ? '' : statusHtml(status),
+        });
+        return;
+      }
+      case 'malformed':
+        this.send(context, { status: 200, contentType: 'application/json', body: MALFORMED_JSON });
+        return;
+      case 'empty':
+        this.send(context, { status: 200, contentType: 'application/json', body: '' });
+        return;
+      case 'html':
+        this.send(context, {
+          status: fault.status ?? 200,
+          contentType: 'text/html; charset=utf-8',
+          body: PROXY_LOGIN_HTML,
+        });
+        return;
+      case 'huge':
+        this.sendHuge(context, fault.bytes ?? DEFAULT_HUGE_BYTES);
+        return;
+      default:
+        break;
+    }
+    // The request reaches the server: side effects (a task starting) happen even when the
+    // answer is then cut, as on a real network.
+    const planned = this.route(req, method, query, innerPath, fault?.kind === 'xml');
+    switch (fault?.kind) {
+      case 'truncated':
+        this.sendTruncated(context, planned);
+        return;
+      case 'reset-mid-body':
+        this.sendReset(context, planned);
+        return;
+      case 'drip':
+        this.sendDrip(context, planned, fault.ms ?? DEFAULT_DRIP_MS);
+        return;
+      default:
+        this.send(context, planned);
+    }
+  }
+
+  private route(
+    req: http.IncomingMessage,
+    method: string,
+    query: URLSearchParams,
+    innerPath: string | undefined,
+    forceXml: boolean,
+  ): PlannedResponse {
+    if (innerPath === undefined) {
+      return { status: 404, contentType: 'text/html', body: PROXY_NOT_FOUND_HTML };
+    }
+    const json = wantsJson(req) && !forceXml;
+    const route = routeOf(innerPath);
+    if (method === 'GET' && route === '/identity') return this.identityResponse(json);
+    if (!this.authorized(req, query)) {
+      return { status: 401, contentType: 'text/html', body: UNAUTHORIZED_HTML };
+    }
+    const notFound: PlannedResponse = {
+      status: 404,
+      contentType: 'text/html',
+      body: NOT_FOUND_HTML,
+    };
+    // Empty answers carry text/html, as in the spec's shared 200 response.
+    const emptyOk: PlannedResponse = { status: 200, contentType: 'text/html', body: '' };
+    if (route === '/butler') {
+      if (method === 'GET') return this.tasksResponse(json);
+      if (method === 'POST') {
+        for (const task of this.tasks) {
+          if (task.enabled && !this.running.has(task.name)) this.startTask(task);
+        }
+        return emptyOk;
+      }
+      if (method === 'DELETE') {
+        for (const name of [...this.running.keys()]) this.endTask(name);
+        return emptyOk;
+      }
+      return notFound;
+    }
+    if (route === '/butler/{task}') {
+      const name = innerPath.slice('/butler/'.length);
+      const task = this.tasks.find((candidate) => candidate.name === name);
+      if (!task) return notFound;
+      if (method === 'POST') {
+        if (this.running.has(name)) return { status: 202, contentType: 'text/html', body: '' };
+        this.startTask(task);
+        return emptyOk;
+      }
+      if (method === 'DELETE') {
+        if (!this.running.has(name)) return notFound;
+        this.endTask(name);
+        return emptyOk;
+      }
+      return notFound;
+    }
+    if (route === '/activities' && method === 'GET') return this.activitiesResponse(json);
+    return notFound;
+  }
+
+  private authorized(req: http.IncomingMessage, query: URLSearchParams): boolean {
+    const token = firstHeader(req.headers['x-plex-token']) ?? query.get('X-Plex-Token');
+    return token === this.token;
+  }
+
+  // ---- bodies -------------------------------------------------------------------------------
+  // Plex leaves empty lists out of JSON ({"MediaContainer":{"size":0}}); clients must cope.
+
+  private tasksResponse(json: boolean): PlannedResponse {
+    if (json) {
+      const list = this.tasks.map((task) => ({
+        name: task.name,
+        interval: task.interval,
+        scheduleRandomized: task.scheduleRandomized,
+        enabled: task.enabled,
+        ...(task.title !== undefined ? { title: task.title } : {}),
+        ...(task.description !== undefined ? { description: task.description } : {}),
+      }));
+      const body = { ButlerTasks: list.length > 0 ? { ButlerTask: list } : {} };
+      return { status: 200, contentType: 'application/json', body: JSON.stringify(body) };
+    }
+    const children = this.tasks.map((task) =>
+      emptyElement('ButlerTask', {
+        name: task.name,
+        interval: task.interval,
+        scheduleRandomized: task.scheduleRandomized,
+        enabled: task.enabled,
+        title: task.title,
+        description: task.description,
+      }),
+    );
+    return {
+      status: 200,
+      contentType: 'application/xml',
+      body: xmlDocument('ButlerTasks', {}, children),
+    };
+  }
+
+  private activitiesResponse(json: boolean): PlannedResponse {
+    const activities = this.activities();
+    if (json) {
+      const container =
+        activities.length > 0 ? { size: activities.length, Activity: activities } : { size: 0 };
+      return {
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({ MediaContainer: container }),
+      };
+    }
+    const children = activities.map((activity) =>
+      emptyElement('Activity', {
+        uuid: activity.uuid,
+        type: activity.type,
+        cancellable: activity.cancellable,
+        userID: activity.userID,
+        title: activity.title,
+        subtitle: activity.subtitle,
+        progress: activity.progress,
+      }),
+    );
+    return {
+      status: 200,
+      contentType: 'application/xml',
+      body: xmlDocument('MediaContainer', { size: activities.length }, children),
+    };
+  }
+
+  private identityResponse(json: boolean): PlannedResponse {
+    const container = {
+      size: 0,
+      claimed: true,
+      machineIdentifier: this.machineIdentifier,
+      version: SIMULATED_VERSION,
+    };
+    if (json) {
+      return {
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({ MediaContainer: container }),
+      };
+    }
+    return {
+      status: 200,
+      contentType: 'application/xml',
+      body: xmlDocument('MediaContainer', container, []),
+    };
+  }
+
+  // ---- sending ------------------------------------------------------------------------------
+
+  private writeHead(
+    context: ExchangeContext,
+    planned: PlannedResponse,
+    contentLength: number | undefined,
+  ): void {
+    const { res } = context;
+    res.statusCode = planned.status;
+    res.setHeader('X-Plex-Protocol', '1.0');
+    if (planned.contentType) res.setHeader('Content-Type', planned.contentType);
+    if (contentLength !== undefined) res.setHeader('Content-Length', String(contentLength));
+    res.setHeader('Connection', res.shouldKeepAlive ? 'keep-alive' : 'close');
+    for (const [name, value] of Object.entries(planned.extraHeaders ?? {})) {
+      res.setHeader(name, value);
+    }
+  }
+
+  private send(context: ExchangeContext, planned: PlannedResponse): void {
+    const body = Buffer.from(planned.body, 'utf8');
+    this.writeHead(context, planned, body.length);
+    // Recorded before the bytes leave, so a client that has the answer always finds the record.
+    this.record(context, planned.status, planned.body);
+    context.res.end(body);
+  }
+
+  private sendTruncated(context: ExchangeContext, planned: PlannedResponse): void {
+    const { res } = context;
+    const body = Buffer.from(planned.body, 'utf8');
+    // An empty body still needs a promise of bytes that never come.
+    const declared = Math.max(body.length, 16);
+    const sent = body.subarray(0, Math.floor(body.length / 2));
+    this.writeHead(context, planned, declared);
+    this.record(context, 0, sent.toString('utf8'));
+    res.flushHeaders();
+    res.write(sent, () => res.socket?.end());
+    if (sent.length === 0) res.socket?.end();
+  }
+
+  private sendReset(context: ExchangeContext, planned: PlannedResponse): void {
+    const { res } = context;
+    const body = Buffer.from(planned.body, 'utf8');
+    const sent = body.subarray(0, Math.floor(body.length / 2));
+    this.writeHead(context, planned, Math.max(body.length, 16));
+    this.record(context, 0, sent.toString('utf8'));
+    res.flushHeaders();
+    if (sent.length > 0) res.write(sent);
+    const socket = res.socket;
+    this.later(
+      RESET_DELAY_MS,
+      () => {
+        if (!socket || socket.destroyed) return;
+        // A real RST for plain TCP; a TLS socket cannot send one, so it is closed instead.
+        if (socket instanceof TLSSocket) socket.destroy();
+        else socket.resetAndDestroy();
+      },
+      context.timers,
+    );
+  }
+
+  private sendDrip(context: ExchangeContext, planned: PlannedResponse, ms: number): void {
+    const { res } = context;
+    const body = Buffer.from(planned.body, 'utf8');
+    this.writeHead(context, planned, undefined);
+    res.flushHeaders();
+    let offset = 0;
+    const next = (): void => {
+      if (res.destroyed) return;
+      if (offset >= body.length) {
+        this.record(context, planned.status, planned.body);
+        res.end();
+        return;
+      }
+      res.write(body.subarray(offset, offset + 1));
+      offset += 1;
+      context.sentBody = body.subarray(0, offset).toString('utf8');
+      this.later(ms, next, context.timers);
+    };
+    next();
+  }
+
+  private sendHuge(context: ExchangeContext, bytes: number): void {
+    const { res } = context;
+    const pieces = hugeJsonPieces(bytes);
+    this.writeHead(
+      context,
+      { status: 200, contentType: 'application/json', body: '' },
+      hugeJsonLength(bytes),
+    );
+    // Written as fast as the client reads, never faster, so memory stays flat.
+    const pump = (): void => {
+      for (;;) {
+        if (res.destroyed) return;
+        const piece = pieces.next();
+        if (piece.done) {
+          this.record(context, 200, context.sentBody);
+          res.end();
+          return;
+        }
+        if (context.sentBody.length < RECORDED_HUGE_CHARS) {
+          context.sentBody = (context.sentBody + piece.value).slice(0, RECORDED_HUGE_CHARS);
+        }
+        if (!res.write(piece.value)) {
+          res.once('drain', pump);
+          return;
+        }
+      }
+    };
+    pump();
+  }
+
+  private record(context: ExchangeContext, status: number, responseBody: string): void {
+    if (context.recorded) return;
+    context.recorded = true;
+    const { req, res } = context;
+    const responseHeaders: Record<string, string> = {};
+    for (const [name, value] of Object.entries(res.getHeaders())) {
+      if (value === undefined) continue;
+      responseHeaders[name] = Array.isArray(value) ? value.join(', ') : String(value);
+    }
+    const exchange: RecordedExchange = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      path: context.path,
+      headers: req.headers,
+      status,
+      responseHeaders,
+      responseBody,
+      faultInjected: context.faultInjected,
+      time: context.time,
+    };
+    this.exchanges.push(exchange);
+    this.emit('exchange', exchange);
+  }
+}

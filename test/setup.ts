@@ -1,0 +1,37 @@
+/**
+ * Mocha root hooks: at the end of the run, stop leftover simulators and check every recorded
+ * exchange against both OpenAPI specs. A contract problem fails the run.
+ */
+import { describeProblems, SPEC_NAMES, validateExchange } from './contract/openapi-contract';
+import { allExchanges, pathPrefixOf } from './support/exchange-log';
+import { stopAllSimulators } from './support/simulator';
+
+/** Tests that send invalid requests on purpose (e.g. no token, to see the 401) set this header. */
+const EXPECT_VIOLATION_HEADER = 'x-contract-expect-violation';
+
+export const mochaHooks = {
+  async afterAll(this: Mocha.Context): Promise<void> {
+    // Loading the specs takes a moment; the default test timeout is not meant for it.
+    this.timeout(60_000);
+    let stopError: unknown;
+    try {
+      await stopAllSimulators();
+    } catch (error) {
+      stopError = error;
+    }
+    const exchanges = allExchanges();
+    const checked = exchanges.filter((e) => e.headers[EXPECT_VIOLATION_HEADER] !== '1');
+    const results = checked.map((exchange) => ({
+      exchange,
+      problems: validateExchange(exchange, { pathPrefix: pathPrefixOf(exchange) }),
+    }));
+    const problemCount = results.reduce((sum, r) => sum + r.problems.length, 0);
+    const skipped = exchanges.length - checked.length;
+    console.log(
+      `contract: ${checked.length} exchanges checked against ${SPEC_NAMES.length} specs, ` +
+        `${problemCount} problems${skipped > 0 ? ` (${skipped} expected violations skipped)` : ''}`,
+    );
+    if (problemCount > 0) throw new Error(describeProblems(results));
+    if (stopError !== undefined) throw stopError;
+  },
+};
