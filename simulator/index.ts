@@ -995,8 +995,9 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     this.writeHead(context, planned, declared);
     this.record(context, 0, sent.toString('utf8'));
     res.flushHeaders();
-    res.write(sent, () => res.socket?.end());
+    // Ending the socket, not the response: the client sees the connection close mid-body.
     if (sent.length === 0) res.socket?.end();
+    else res.write(sent, () => res.socket?.end());
   }
 
   private sendReset(context: ExchangeContext, planned: PlannedResponse): void {

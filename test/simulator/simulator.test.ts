@@ -623,6 +623,21 @@ describe('PlexSimulator', function () {
       assert.equal((await get('/butler')).status, 200);
     });
 
+    it('status: short HTML for each error status a client must handle', async () => {
+      for (const status of [400, 401, 403, 404, 429, 500, 502, 503, 504]) {
+        sim.injectFault({ kind: 'status', status, times: 1 });
+        const answer = await post('/butler/BackupDatabase');
+        assert.equal(answer.status, status);
+        assert.equal(answer.headers['content-type'], 'text/html');
+        assert.match(
+          answer.body,
+          new RegExp(`^<html><head><title>.+</title></head><body><h1>${status} `),
+        );
+        assert.equal(answer.headers['retry-after'], undefined);
+      }
+      assert.equal((await get('/butler')).status, 200, 'each fault was used up');
+    });
+
     it('applies only to matching requests, first injected first', async () => {
       sim.injectFault({
         kind: 'status',
