@@ -9,6 +9,7 @@ import {
   helper,
   lastStatus,
   loadFlow,
+  NODE_RED_MODULE,
   nextMessage,
   spied,
   type FlowNode,
@@ -105,6 +106,12 @@ describe('Node-RED nodes', function () {
   async function send(msg: Record<string, unknown>, nodeId = 'node'): Promise<void> {
     helper.getNode(nodeId).receive(msg);
   }
+
+  it('runs inside the Node-RED release under test (4.x, or 5.x for test:compat)', () => {
+    const runtime = (helper as unknown as { _RED: { version(): string } })._RED;
+    const expectedMajor = NODE_RED_MODULE === 'node-red-5' ? '5.' : '4.';
+    assert.ok(runtime.version().startsWith(expectedMajor), runtime.version());
+  });
 
   describe('plex-butler-start', () => {
     it('starts a named task and reports started, then already-running; other properties pass through', async () => {

@@ -1,7 +1,18 @@
+import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import type { Node } from 'node-red';
 
-helper.init(require.resolve('node-red'));
+/** `node-red` (4.x), or `node-red-5` for `npm run test:compat` on Node 22. */
+export const NODE_RED_MODULE = process.env.NODE_RED_MODULE ?? 'node-red';
+const runtimePath = require.resolve(NODE_RED_MODULE);
+helper.init(runtimePath);
+/** Core nodes of the same Node-RED as the runtime under test. */
+const coreNodes = path.join(
+  path.dirname(
+    require.resolve('@node-red/nodes/package.json', { paths: [path.dirname(runtimePath)] }),
+  ),
+  'core/common',
+);
 
 /* eslint-disable @typescript-eslint/no-require-imports -- Node-RED loads nodes as CommonJS functions */
 export const serverNode = require('../../nodes/plex-butler-server');
@@ -9,8 +20,8 @@ export const tasksNode = require('../../nodes/plex-butler-tasks');
 export const startNode = require('../../nodes/plex-butler-start');
 export const stopNode = require('../../nodes/plex-butler-stop');
 // The helper does not load core nodes by itself; Catch nodes check how errors reach flows.
-const catchNode = require('@node-red/nodes/core/common/25-catch');
-const completeNode = require('@node-red/nodes/core/common/24-complete');
+const catchNode = require(path.join(coreNodes, '25-catch'));
+const completeNode = require(path.join(coreNodes, '24-complete'));
 export const allNodes = [serverNode, tasksNode, startNode, stopNode, catchNode, completeNode];
 /* eslint-enable @typescript-eslint/no-require-imports */
 
