@@ -90,7 +90,8 @@ export function suggestTaskNames(name: string, validTasks: readonly string[]): s
   const lower = name.toLowerCase();
   const sameCase = validTasks.filter((task) => task.toLowerCase() === lower);
   if (sameCase.length > 0) return sameCase;
-  const limit = Math.max(2, Math.floor(name.length / 5));
+  // Long names tolerate more typos: about one in four letters.
+  const limit = Math.max(2, Math.ceil(name.length / 4));
   return validTasks
     .map((task) => ({ task, distance: editDistance(lower, task.toLowerCase(), limit) }))
     .filter((candidate) => candidate.distance <= limit)

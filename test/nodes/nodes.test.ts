@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { PlexSimulator } from '../../simulator';
 import { STATIC_TASK_NAMES } from '../../lib';
 import { startSimulator } from '../support/simulator';
+import { selfSignedCertificate } from '../support/tls';
 import {
   collectMessages,
   delay,
@@ -520,6 +521,90 @@ describe('Node-RED nodes', function () {
       await delay(200);
       assert.equal(completed, 2);
       assert.equal(caught, 1);
+    });
+  });
+
+  describe('server config properties', () => {
+    const tasksNode = { id: 'node', type: 'plex-butler-tasks', property: 'payload' };
+
+    it('takes url and token from ${ENV} references', async () => {
+      process.env.PLEX_BUTLER_TEST_URL = sim.url;
+      process.env.PLEX_BUTLER_TEST_TOKEN = TOKEN;
+      await loadFlow(flow(tasksNode, { url: '${PLEX_BUTLER_TEST_URL}' }), {
+        server: { token: '${PLEX_BUTLER_TEST_TOKEN}' },
+      });
+      const received = nextMessage<{ payload: unknown[] }>('out');
+      await send({});
+      assert.equal((await received).payload.length, STATIC_TASK_NAMES.length);
+      assert.equal(sim.exchanges.at(-1)?.headers['x-plex-token'], TOKEN);
+      delete process.env.PLEX_BUTLER_TEST_URL;
+      delete process.env.PLEX_BUTLER_TEST_TOKEN;
+    });
+
+    it('sends the configured client identifier, and a stable one derived from the node id when empty', async () => {
+      await loadFlow(flow(tasksNode), credentials);
+      let received = nextMessage('out');
+      await send({});
+      await received;
+      assert.equal(sim.exchanges.at(-1)?.headers['x-plex-client-identifier'], CLIENT_ID);
+      await helper.unload();
+      await loadFlow(flow(tasksNode, { clientId: '' }), credentials);
+      received = nextMessage('out');
+      await send({});
+      await received;
+      assert.equal(
+        sim.exchanges.at(-1)?.headers['x-plex-client-identifier'],
+        'node-red-plex-butler-server',
+      );
+    });
+
+    it('retries as configured: 503 twice, then success with retries 2', async () => {
+      await loadFlow(flow(tasksNode, { retries: 2 }), credentials);
+      sim.injectFault({ kind: 'status', status: 503, retryAfter: '0', times: 2 });
+      const received = nextMessage<{ payload: unknown[] }>('out');
+      await send({});
+      assert.equal((await received).payload.length, STATIC_TASK_NAMES.length);
+      assert.equal(sim.stats.requests, 3);
+    });
+
+    describe('over HTTPS', () => {
+      let secure: PlexSimulator;
+      const certificate = selfSignedCertificate();
+      before(async () => {
+        secure = await startSimulator({ token: TOKEN, tls: certificate });
+      });
+      after(async () => {
+        await secure.stop();
+      });
+
+      it('refuses a self-signed certificate by default with tls-error', async () => {
+        await loadFlow(flow(tasksNode, { url: secure.url }), credentials);
+        const caught = nextMessage<CaughtMessage>('caught');
+        await send({});
+        const error = (await caught).error;
+        assert.equal(error.code, 'tls-error');
+        assert.equal(lastStatus('node')?.text, 'TLS error');
+      });
+
+      it('trusts the CA given in the config', async () => {
+        await loadFlow(
+          flow(tasksNode, {
+            url: secure.url.replace('127.0.0.1', 'localhost'),
+            ca: certificate.cert,
+          }),
+          credentials,
+        );
+        const received = nextMessage<{ payload: unknown[] }>('out');
+        await send({});
+        assert.equal((await received).payload.length, STATIC_TASK_NAMES.length);
+      });
+
+      it('accepts any certificate when verifyTls is off', async () => {
+        await loadFlow(flow(tasksNode, { url: secure.url, verifyTls: false }), credentials);
+        const received = nextMessage<{ payload: unknown[] }>('out');
+        await send({});
+        assert.equal((await received).payload.length, STATIC_TASK_NAMES.length);
+      });
     });
   });
 
