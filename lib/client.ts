@@ -138,21 +138,27 @@ function checkHeaderValue(name: string, value: unknown, required: boolean): stri
   return value.trim();
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits, unless one of the signals aborts first; listeners are removed either way. */
+function sleep(ms: number, signals: readonly AbortSignal[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
+    const aborted = signals.find((signal) => signal.aborted);
+    if (aborted) {
+      reject(aborted.reason);
       return;
     }
-    const onAbort = (): void => {
+    const cleanUp = (): void => {
       clearTimeout(timer);
-      reject(signal.reason);
+      for (const signal of signals) signal.removeEventListener('abort', onAbort);
     };
+    function onAbort(this: AbortSignal): void {
+      cleanUp();
+      reject(this.reason);
+    }
     const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
+      cleanUp();
       resolve();
     }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
+    for (const signal of signals) signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -437,18 +443,11 @@ export class ButlerClient {
       const delay = waitMs ?? backoffDelay(policy, attempt);
       if (Date.now() - startedAt + delay > policy.maxElapsedMs) throw failure;
       try {
-        await sleep(delay, this.linked(signal));
+        await sleep(delay, [signal, this.lifetime.signal]);
       } catch (error) {
         throw this.toButlerError(error, signal);
       }
     }
-  }
-
-  /** The caller's signal, or close(), whichever comes first. */
-  private linked(signal: AbortSignal): AbortSignal {
-    return signal === this.lifetime.signal
-      ? signal
-      : AbortSignal.any([signal, this.lifetime.signal]);
   }
 
   private async attempt(

@@ -453,6 +453,16 @@ describe('ButlerClient against the simulator', () => {
       await rejectsWithCode(client.startAllTasks(), 'aborted');
     });
 
+    it('aborted: close() also ends a wait between retries', async () => {
+      sim.injectFault({ kind: 'status', status: 503, retryAfter: '5' });
+      const pending = client.listTasks();
+      setTimeout(() => client.close(), 50);
+      const started = Date.now();
+      await rejectsWithCode(pending, 'aborted');
+      assert.ok(Date.now() - started < 500);
+      assert.equal(sim.stats.requests, 1);
+    });
+
     it('never shows the token in any error', async () => {
       const failures: unknown[] = [];
       const wrong = new ButlerClient({
