@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
@@ -184,6 +185,8 @@ export class ButlerClient {
   private cachedAt = 0;
 
   constructor(options: ButlerClientOptions) {
+    // Every request in flight listens for close(): many at once is normal, not a leak.
+    setMaxListeners(0, this.lifetime.signal);
     this.baseUrl = normaliseBaseUrl(options.url);
     this.token = checkHeaderValue('token', options.token, true);
     const clientIdentifier = checkHeaderValue('client identifier', options.clientIdentifier, true);

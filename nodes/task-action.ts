@@ -78,9 +78,12 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
       signal: AbortSignal,
     ): Promise<TaskResult> => {
       if (task === undefined || task === null || task === '') {
-        throw new ButlerError('invalid-task', runner.t('errors.noTask'), {
-          validTasks: client.knownTaskNames(),
-        });
+        const validTasks = client.knownTaskNames();
+        throw new ButlerError(
+          'invalid-task',
+          `${runner.t('errors.noTask')} (valid tasks: all, ${validTasks.join(', ')})`,
+          { validTasks },
+        );
       }
       if (task === ALL) {
         return action === 'start'

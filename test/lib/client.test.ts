@@ -98,6 +98,27 @@ describe('ButlerClient against the simulator', () => {
       assert.ok(lists.every((list) => list.length === STATIC_TASK_NAMES.length));
     });
 
+    it('runs many requests at once without listener-leak warnings', async () => {
+      const warnings: Error[] = [];
+      const onWarning = (warning: Error): void => {
+        warnings.push(warning);
+      };
+      process.on('warning', onWarning);
+      await client.listTasks();
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          i % 2 === 0 ? client.startTask('BackupDatabase') : client.stopTask('BackupDatabase'),
+        ),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+      process.removeListener('warning', onWarning);
+      assert.equal(results.length, 40);
+      assert.deepEqual(
+        warnings.map((warning) => warning.name),
+        [],
+      );
+    });
+
     it('keeps the shared request alive while one caller aborts', async () => {
       sim.setLatency(100);
       const leaving = new AbortController();

@@ -1,0 +1,196 @@
+/**
+ * Page helpers for the browser tests: a real Chromium (Debian's, never a downloaded one) driving
+ * the real Node-RED editor the way a user does, with clicks, drags and typing.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+/** No sandbox (containers), no GPU, and nothing that talks to the outside world. */
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+];
+export const VIEWPORT = { width: 1280, height: 800 };
+export const SCREENSHOT_DIR = join(__dirname, '..', '..', 'test-results', 'screenshots');
+
+/** Generous: the editor, Node-RED and Chromium share two cores with whatever else runs. */
+const DEFAULT_WAIT_MS = 20_000;
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+}
+
+/**
+ * Opens the editor in a fresh browser context (own storage, so the language and the editor's
+ * remembered state never leak between tests) and waits until it is ready for a user.
+ */
+export async function openEditor(
+  browser: Browser,
+  url: string,
+  options: { locale?: string } = {},
+): Promise<Page> {
+  const context = await browser.newContext({
+    viewport: VIEWPORT,
+    locale: options.locale ?? 'en-US',
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(DEFAULT_WAIT_MS);
+  await page.goto(`${url}/`);
+  // The palette is filled once every node type has been registered...
+  await page.locator('#red-ui-palette .red-ui-palette-node').first().waitFor();
+  // ...and the flows are in once the workspace has its tab and the loading bar is gone.
+  await page.locator('#red-ui-workspace-tabs .red-ui-tab').first().waitFor();
+  await page.locator('#red-ui-loading-progress').waitFor({ state: 'hidden' });
+  return page;
+}
+
+export async function closePage(page: Page | undefined): Promise<void> {
+  if (page) await page.context().close();
+}
+
+export function paletteNode(page: Page, type: string): Locator {
+  return page.locator(`#red-ui-palette .red-ui-palette-node[data-palette-type="${type}"]`);
+}
+
+/**
+ * The text as the user reads it, in one line: the palette breaks long labels with non-breaking
+ * spaces, and SVG text on the canvas has no innerText.
+ */
+export async function visibleText(locator: Locator): Promise<string> {
+  const text = await locator.evaluate((element) =>
+    element instanceof HTMLElement ? element.innerText : (element.textContent ?? ''),
+  );
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+export function canvasNode(page: Page, id: string): Locator {
+  return page.locator(`#red-ui-workspace-chart g.red-ui-flow-node-group[id="${id}"]`);
+}
+
+async function canvasNodeIds(page: Page): Promise<string[]> {
+  return page
+    .locator('#red-ui-workspace-chart g.red-ui-flow-node-group')
+    .evaluateAll((groups) => groups.map((group) => group.id));
+}
+
+async function centre(locator: Locator): Promise<{ x: number; y: number }> {
+  const box = await locator.boundingBox();
+  if (!box) throw new Error(`${locator.toString()} is not visible`);
+  return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+}
+
+/**
+ * Drags a node type from the palette onto the workspace at (x, y) inside the canvas, as a user
+ * does, and returns the id of the node that appeared there (read from the canvas, not from
+ * the editor's internals).
+ */
+export async function dragFromPalette(
+  page: Page,
+  type: string,
+  x: number,
+  y: number,
+): Promise<string> {
+  const before = new Set(await canvasNodeIds(page));
+  const source = paletteNode(page, type);
+  await source.scrollIntoViewIfNeeded();
+  const start = await centre(source);
+  const chart = await page.locator('#red-ui-workspace-chart').boundingBox();
+  if (!chart) throw new Error('the workspace is not visible');
+  await page.mouse.move(start.x, start.y);
+  await page.mouse.down();
+  // jQuery UI starts a drag only after the pointer has moved a little; then glide over.
+  await page.mouse.move(start.x + 40, start.y + 5, { steps: 5 });
+  await page.mouse.move(chart.x + x, chart.y + y, { steps: 10 });
+  await page.mouse.up();
+  const added = await page.waitForFunction(
+    (known) =>
+      Array.from(document.querySelectorAll('#red-ui-workspace-chart g.red-ui-flow-node-group'))
+        .map((group) => group.id)
+        .find((id) => !known.includes(id)) ?? false,
+    [...before],
+  );
+  const id: unknown = await added.jsonValue();
+  if (typeof id !== 'string') throw new Error(`dropping ${type} added no node to the workspace`);
+  return id;
+}
+
+/** Draws a wire from the output port of one node to the input port of another. */
+export async function wire(page: Page, fromId: string, toId: string): Promise<void> {
+  const links = page.locator('#red-ui-workspace-chart g.red-ui-flow-link');
+  const count = await links.count();
+  const from = await centre(
+    canvasNode(page, fromId).locator('.red-ui-flow-port-output .red-ui-flow-port'),
+  );
+  const to = await centre(
+    canvasNode(page, toId).locator('.red-ui-flow-port-input .red-ui-flow-port'),
+  );
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move(to.x, to.y, { steps: 10 });
+  await page.mouse.up();
+  // An SVG group has no box of its own, so "visible" never applies: wait for it to exist.
+  await links.nth(count).waitFor({ state: 'attached' });
+}
+
+/**
+ * Waits until the topmost edit tray has slid in and the editor has moved the focus into it.
+ * The editor does that a moment after the dialog appears; typing before it would lose the
+ * keys that follow the move, so a user (and this test) waits for the dialog to settle.
+ */
+export async function waitForTray(page: Page): Promise<void> {
+  await page.waitForFunction(() => {
+    const trays = document.querySelectorAll('#red-ui-editor-stack > .red-ui-tray');
+    const top = trays.item(trays.length - 1);
+    return (
+      top !== null && getComputedStyle(top).right === '0px' && top.contains(document.activeElement)
+    );
+  });
+}
+
+/** Opens a node's edit dialog with a double-click on it. */
+export async function openNodeDialog(page: Page, id: string): Promise<void> {
+  await canvasNode(page, id).locator('rect.red-ui-flow-node').dblclick();
+  await page.locator('#node-dialog-ok').waitFor();
+  await waitForTray(page);
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const path = join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+/** Closes the editor's pop-up notifications with a click, as a user does to see what is below. */
+export async function dismissNotifications(page: Page): Promise<void> {
+  const selector = '.red-ui-notification';
+  for (let round = 0; round < 10; round++) {
+    const count = await page.locator(selector).count();
+    if (count === 0) return;
+    // A notification only listens for clicks a moment after it appears: click again if the
+    // first one came too early.
+    await page
+      .locator(selector)
+      .first()
+      .click({ timeout: 2_000 })
+      .catch(() => undefined);
+    await page
+      .waitForFunction(
+        (args) => document.querySelectorAll(args.selector).length < args.count,
+        {
+          selector,
+          count,
+        },
+        { timeout: 1_500 },
+      )
+      .catch(() => undefined);
+  }
+}

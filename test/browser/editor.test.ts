@@ -1,0 +1,288 @@
+/**
+ * The editor as a user meets it: a real Node-RED with the package linked in, a real Chromium,
+ * and the Plex simulator (every exchange contract-checked by test/setup.ts). The dialogs are
+ * driven by clicks and typing only; assertions are about what is on the screen.
+ *
+ * Needs `npm run build` first (Node-RED loads dist/). Screenshots go to
+ * test-results/screenshots/; UPDATE_DOCS_SCREENSHOT=1 also refreshes docs/editor.png.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { REPO_ROOT, startNodeRed, type NodeRedProcess } from '../../scripts/node-red-process';
+import {
+  DEFAULT_TASKS,
+  SIMULATED_VERSION,
+  type PlexSimulator,
+  type SimTask,
+} from '../../simulator';
+import { startSimulator } from '../support/simulator';
+import {
+  canvasNode,
+  closePage,
+  dismissNotifications,
+  dragFromPalette,
+  launchBrowser,
+  openEditor,
+  openNodeDialog,
+  paletteNode,
+  screenshot,
+  SCREENSHOT_DIR,
+  visibleText,
+  waitForTray,
+  wire,
+} from './editor-page';
+
+const TOKEN = 'editor-test-token';
+/** Listed by live servers but by no spec: only the live list can offer it, never the fallback. */
+const LIVE_ONLY_TASK: SimTask = {
+  name: 'ProcessAssets',
+  enabled: true,
+  interval: 1,
+  scheduleRandomized: false,
+};
+const TASK_COUNT = DEFAULT_TASKS.length + 1;
+
+const RESULT = '#node-config-plex-butler-server-test-result';
+/** The result line once the test has answered, whichever way. */
+const RESULT_DONE = `${RESULT}.plex-butler-test-ok, ${RESULT}.plex-butler-test-error`;
+
+function slug(text: string): string {
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 80);
+}
+
+/** True when the CSS colour is clearly red, as error text is in every Node-RED theme. */
+function isReddish(color: string): boolean {
+  const match = /^rgba?\((\d+), (\d+), (\d+)/.exec(color);
+  if (!match) return false;
+  const [red, green, blue] = match.slice(1, 4).map(Number);
+  return red > green + 60 && red > blue + 60;
+}
+
+/** Types into the config dialog what a user copies from Plex, and presses Test connection. */
+async function testConnection(page: Page, url: string, token: string): Promise<string> {
+  await page.locator('#node-config-input-url').pressSequentially(url);
+  await page.locator('#node-config-input-token').pressSequentially(token);
+  await page.locator('#node-config-plex-butler-server-test').click();
+  await page.locator(RESULT_DONE).waitFor();
+  return visibleText(page.locator(RESULT));
+}
+
+describe('editor in a real browser (Node-RED + Chromium + simulator)', function () {
+  this.timeout(60_000);
+
+  let sim: PlexSimulator | undefined;
+  let nodeRed: NodeRedProcess | undefined;
+  let browser: Browser | undefined;
+  let page: Page | undefined;
+  let userDir: string | undefined;
+
+  function started(): { sim: PlexSimulator; nodeRed: NodeRedProcess; browser: Browser } {
+    if (!sim || !nodeRed || !browser) throw new Error('the before hook did not finish');
+    return { sim, nodeRed, browser };
+  }
+
+  before(async function () {
+    this.timeout(90_000);
+    if (!existsSync(join(REPO_ROOT, 'dist', 'nodes', 'plex-butler-start.html'))) {
+      throw new Error('dist/ is missing: run `npm run build` before the browser tests');
+    }
+    userDir = mkdtempSync(join(tmpdir(), 'plex-butler-editor-'));
+    const dir = userDir;
+    // In parallel, but each one kept as soon as it is up, so that `after` stops it even when
+    // another one fails to start.
+    const results = await Promise.allSettled([
+      startSimulator({ token: TOKEN }).then((started) => (sim = started)),
+      startNodeRed({ userDir: dir, install: 'link' }).then((started) => (nodeRed = started)),
+      launchBrowser().then((started) => (browser = started)),
+    ]);
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+    started().sim.setTasks([...DEFAULT_TASKS, LIVE_ONLY_TASK]);
+  });
+
+  afterEach(async function () {
+    const test = this.currentTest;
+    if (test?.state === 'failed') {
+      // What the user saw at the moment of failure, and what Node-RED logged up to then.
+      if (page) {
+        await screenshot(page, `failure-${slug(test.title)}`).catch(() => undefined);
+      }
+      if (nodeRed) {
+        mkdirSync(SCREENSHOT_DIR, { recursive: true });
+        writeFileSync(join(SCREENSHOT_DIR, `failure-${slug(test.title)}.log`), nodeRed.output());
+      }
+    }
+    await closePage(page);
+    page = undefined;
+  });
+
+  after(async function () {
+    this.timeout(30_000);
+    // Everything is shut down even when one of them fails to; the first error is reported.
+    const results = await Promise.allSettled([browser?.close(), nodeRed?.stop(), sim?.stop()]);
+    if (userDir) rmSync(userDir, { recursive: true, force: true });
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+  });
+
+  it('lists get tasks, start task and stop task under "plex" in the palette', async function () {
+    page = await openEditor(started().browser, started().nodeRed.url);
+    assert.equal(await visibleText(page.locator('#red-ui-palette-header-plex')), 'plex');
+    const category = page.locator('#red-ui-palette-plex');
+    for (const [type, label] of [
+      ['plex-butler-tasks', 'get tasks'],
+      ['plex-butler-start', 'start task'],
+      ['plex-butler-stop', 'stop task'],
+    ]) {
+      const node = category.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
+      assert.equal(await visibleText(node), label, `palette label of ${type}`);
+    }
+    // The server is a config node: it belongs in the node dialogs, not in the palette.
+    assert.equal(await paletteNode(page, 'plex-butler-server').count(), 0);
+  });
+
+  it('sets up a server, picks a task from the live list, deploys and starts it', async function () {
+    const { sim, nodeRed, browser } = started();
+    page = await openEditor(browser, nodeRed.url);
+
+    const inject = await dragFromPalette(page, 'inject', 160, 220);
+    const start = await dragFromPalette(page, 'plex-butler-start', 400, 220);
+    const debug = await dragFromPalette(page, 'debug', 700, 220);
+    await wire(page, inject, start);
+    await wire(page, start, debug);
+
+    await openNodeDialog(page, start);
+    assert.match(await visibleText(page.locator('.red-ui-tray-breadcrumbs')), /start task/);
+    // No server yet: the + button next to the Server select opens the new server's dialog.
+    await page.locator('#node-input-btn-server-add').click();
+    await page.locator('#node-config-input-url').waitFor();
+    await waitForTray(page);
+    assert.match(
+      await visibleText(page.locator('.red-ui-tray-breadcrumbs')),
+      /Add new Plex server config node/,
+    );
+
+    const answer = await testConnection(page, sim.url, TOKEN);
+    assert.equal(
+      answer,
+      `Connected to Plex ${SIMULATED_VERSION} (${TASK_COUNT} Butler tasks)`,
+      'Test connection result',
+    );
+    assert.equal(await page.locator(`${RESULT}.plex-butler-test-ok`).count(), 1);
+    await screenshot(page, 'editor-1-config-test-connection');
+
+    const add = page.locator('#node-config-dialog-ok');
+    assert.equal(await visibleText(add), 'Add');
+    await add.click();
+    await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
+
+    // Back in the start dialog: the new server is chosen and its live task list fills the select.
+    const host = new URL(sim.url).host;
+    assert.equal(await visibleText(page.locator('#node-input-server option:checked')), host);
+    await page
+      .locator('#node-input-task-note', { hasText: `${TASK_COUNT} tasks from the server` })
+      .waitFor();
+    const options = await page.locator('#node-input-task-select option').allInnerTexts();
+    assert.equal(options.length, TASK_COUNT + 1, 'the tasks and "choose a task…"');
+    assert.equal(options[0], 'choose a task…');
+    assert.ok(options.includes('ProcessAssets'), 'the task only the live list has');
+    assert.ok(options.includes('Optimize Database (OptimizeDatabase)'));
+    assert.ok(
+      options.includes('Update Plex Media Server (AutomaticUpdates), disabled'),
+      'disabled tasks are marked',
+    );
+
+    await page
+      .locator('#node-input-task-select')
+      .selectOption({ label: 'Optimize Database (OptimizeDatabase)' });
+    const taskField = page.locator('#node-input-task + .red-ui-typedInput-container input');
+    assert.equal(await taskField.inputValue(), 'OptimizeDatabase');
+    await screenshot(page, 'editor-2-start-dialog-task-list');
+
+    await page.locator('#node-dialog-ok').click();
+    await page.locator('#node-input-task-select').waitFor({ state: 'detached' });
+    assert.equal(
+      await visibleText(canvasNode(page, start).locator('.red-ui-flow-node-label-text')),
+      'start OptimizeDatabase',
+    );
+
+    await page.locator('#red-ui-header-button-deploy').click();
+    await page.locator('.red-ui-notification', { hasText: 'Successfully deployed' }).waitFor();
+
+    // The inject button is live once the flow is deployed.
+    await canvasNode(page, inject)
+      .locator('.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)')
+      .click();
+    await page.locator('#red-ui-tab-debug-link-button').click();
+    const message = page.locator('#red-ui-sidebar .red-ui-debug-msg', {
+      hasText: 'OptimizeDatabase',
+    });
+    await message.waitFor();
+    const shown = await visibleText(message);
+    assert.match(shown, /msg\.payload : Object/);
+    assert.match(shown, /action: "start"/);
+    assert.match(shown, /task: "OptimizeDatabase"/);
+    assert.match(shown, /status: "started"/);
+    assert.match(shown, new RegExp(`server: "${host.replace(/\./g, '\\.')}"`));
+    // The node's status under it on the canvas: "started" and the time.
+    const status = canvasNode(page, start).locator('.red-ui-flow-node-status-label', {
+      hasText: 'started',
+    });
+    await status.waitFor();
+    assert.match(await visibleText(status), /^started \d{2}:\d{2}$/);
+
+    assert.ok(
+      sim.exchanges.some(
+        (exchange) =>
+          exchange.method === 'POST' &&
+          exchange.path === '/butler/OptimizeDatabase' &&
+          exchange.status === 200,
+      ),
+      'the simulator was asked to start OptimizeDatabase',
+    );
+
+    await dismissNotifications(page);
+    const shot = await screenshot(page, 'editor-3-debug-sidebar-result');
+    if (process.env.UPDATE_DOCS_SCREENSHOT === '1') {
+      mkdirSync(join(REPO_ROOT, 'docs'), { recursive: true });
+      copyFileSync(shot, join(REPO_ROOT, 'docs', 'editor.png'));
+    }
+  });
+
+  it('shows a rejected token in plain words, styled as an error', async function () {
+    const { sim, nodeRed, browser } = started();
+    page = await openEditor(browser, nodeRed.url);
+    const tasks = await dragFromPalette(page, 'plex-butler-tasks', 400, 420);
+    await openNodeDialog(page, tasks);
+    await page.locator('#node-input-btn-server-add').click();
+    await page.locator('#node-config-input-url').waitFor();
+    await waitForTray(page);
+
+    const answer = await testConnection(page, sim.url, 'not-the-token');
+    assert.match(answer, /token rejected by the server \(401\)/);
+    assert.match(answer, /check the token/);
+    const result = page.locator(RESULT);
+    assert.equal(await page.locator(`${RESULT}.plex-butler-test-error`).count(), 1);
+    const color = await result.evaluate((element) => getComputedStyle(element).color);
+    assert.ok(isReddish(color), `error text colour ${color}`);
+    await screenshot(page, 'editor-4-config-wrong-token');
+  });
+
+  it('speaks German to a German browser', async function () {
+    page = await openEditor(started().browser, started().nodeRed.url, { locale: 'de-DE' });
+    for (const [type, label] of [
+      ['plex-butler-tasks', 'Aufgaben lesen'],
+      ['plex-butler-start', 'Aufgabe starten'],
+      ['plex-butler-stop', 'Aufgabe stoppen'],
+    ]) {
+      assert.equal(await visibleText(paletteNode(page, type)), label, `palette label of ${type}`);
+    }
+  });
+});

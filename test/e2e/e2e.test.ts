@@ -1,0 +1,395 @@
+/**
+ * The package as a user gets it: `npm pack`, installed into a fresh Node-RED user directory the
+ * way the palette manager does, flows deployed through the admin API, driven over HTTP, against
+ * the Plex simulator. Needs `npm run build` first (npm test does it).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { PlexSimulator } from '../../simulator';
+import {
+  PACKAGE_NAME,
+  REPO_ROOT,
+  adminToken,
+  deployFlow,
+  packPackage,
+  startNodeRed,
+  type NodeRedProcess,
+} from '../../scripts/node-red-process';
+import { startSimulator } from '../support/simulator';
+
+/** Distinctive, so that finding it anywhere (files, logs, answers) is a real leak. */
+const TOKEN = 'e2e-Tok3n-9f8e7d';
+const CLIENT_ID = 'e2e-client-4b1d';
+const SERVER_NAME = 'E2E Plex';
+const ADMIN = { username: 'admin', password: 'e2e-Passw0rd-71c3' };
+const OUR_TYPES = [
+  'plex-butler-server',
+  'plex-butler-tasks',
+  'plex-butler-start',
+  'plex-butler-stop',
+];
+const MODULE_PATH = PACKAGE_NAME;
+
+interface NodeSet {
+  id: string;
+  module: string;
+  types: string[];
+  enabled: boolean;
+  err?: unknown;
+}
+
+function e2eFlow(plexUrl: string): Record<string, unknown>[] {
+  const z = 'e2e-tab';
+  const nodes: Record<string, unknown>[] = [
+    { id: z, type: 'tab', label: 'e2e' },
+    {
+      id: 'e2e-server',
+      type: 'plex-butler-server',
+      name: SERVER_NAME,
+      url: plexUrl,
+      clientId: CLIENT_ID,
+      verifyTls: true,
+      ca: '',
+      timeout: 5000,
+      retries: 0,
+      // Sent once, as the editor does; Node-RED moves it to the encrypted flows_cred.json.
+      credentials: { token: TOKEN },
+    },
+    { id: 'in-start', type: 'http in', z, url: '/e2e/start', method: 'post', wires: [['task']] },
+    {
+      id: 'task',
+      type: 'change',
+      z,
+      rules: [{ t: 'set', p: 'task', pt: 'msg', to: 'payload.task', tot: 'msg' }],
+      wires: [['start']],
+    },
+    {
+      id: 'start',
+      type: 'plex-butler-start',
+      z,
+      server: 'e2e-server',
+      task: 'task',
+      taskType: 'msg',
+      wires: [['out-start']],
+    },
+    { id: 'out-start', type: 'http response', z, wires: [] },
+    { id: 'in-tasks', type: 'http in', z, url: '/e2e/tasks', method: 'get', wires: [['tasks']] },
+    {
+      id: 'tasks',
+      type: 'plex-butler-tasks',
+      z,
+      server: 'e2e-server',
+      enabledOnly: false,
+      split: false,
+      property: 'payload',
+      wires: [['out-tasks']],
+    },
+    { id: 'out-tasks', type: 'http response', z, wires: [] },
+    // Not wired to anything: deployed so that every one of our types runs in this Node-RED.
+    { id: 'stop', type: 'plex-butler-stop', z, server: 'e2e-server', taskType: 'all', wires: [[]] },
+    { id: 'catch', type: 'catch', z, scope: null, uncaught: false, wires: [['failure']] },
+    {
+      id: 'failure',
+      type: 'function',
+      z,
+      func: 'msg.payload = { error: msg.error };\nmsg.statusCode = 500;\nreturn msg;',
+      outputs: 1,
+      wires: [['out-failure']],
+    },
+    { id: 'out-failure', type: 'http response', z, wires: [] },
+  ];
+  // Without a position Node-RED takes a node for a config node and never wires it.
+  return nodes.map((node, index) => (node.z ? { ...node, x: 200, y: 40 * index } : node));
+}
+
+async function postJson(url: string, body: unknown, token?: string): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+async function timed(work: () => Promise<void>): Promise<number> {
+  const started = Date.now();
+  await work();
+  return Date.now() - started;
+}
+
+describe('end to end: the packed package in a real Node-RED', function () {
+  let tmp: string;
+  let packedFiles: string[];
+  let nodeRed: NodeRedProcess;
+  let securedNodeRed: NodeRedProcess | undefined;
+  let sim: PlexSimulator;
+
+  before(async function () {
+    // npm install of the tarball (axios from the registry or npm's cache) is the slow part.
+    this.timeout(120_000);
+    assert.ok(
+      existsSync(join(REPO_ROOT, 'dist/nodes/plex-butler-start.js')),
+      'dist/ is missing: run npm run build first',
+    );
+    tmp = mkdtempSync(join(tmpdir(), 'plex-butler-e2e-'));
+    const packed = await packPackage(tmp);
+    packedFiles = packed.files;
+    sim = await startSimulator({ token: TOKEN, taskDurationMs: 30_000 });
+    nodeRed = await startNodeRed({
+      userDir: join(tmp, 'user'),
+      install: { tarball: packed.tarball },
+      logFile: join(tmp, 'node-red.log'),
+    });
+  });
+
+  after(async function () {
+    this.timeout(20_000);
+    await Promise.allSettled([nodeRed?.stop(), securedNodeRed?.stop(), sim?.stop()]);
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  describe('(a) install and load', function () {
+    it('packs what Node-RED needs and none of the sources', function () {
+      for (const file of [
+        'package.json',
+        'LICENSE',
+        'dist/lib/index.js',
+        'dist/nodes/icons/plex-butler.svg',
+        'dist/nodes/locales/en-US/plex-butler-start.json',
+        'examples/04 - nightly maintenance.json',
+        ...OUR_TYPES.flatMap((type) => [`dist/nodes/${type}.js`, `dist/nodes/${type}.html`]),
+      ]) {
+        assert.ok(packedFiles.includes(file), `${file} is not in the tarball`);
+      }
+      const sources = packedFiles.filter((file) =>
+        /^(test|scripts|simulator|nodes|lib|\.node-red-dev)\/|\.tgz$/.test(file),
+      );
+      assert.deepEqual(sources, []);
+    });
+
+    it('installs into the user directory and loads our four node types without errors', async function () {
+      const manifest = JSON.parse(readFileSync(join(nodeRed.userDir, 'package.json'), 'utf8')) as {
+        dependencies?: Record<string, string>;
+      };
+      assert.ok(manifest.dependencies?.[PACKAGE_NAME], 'the package is not saved as a dependency');
+      const log = nodeRed.output();
+      assert.match(log, /Loading palette nodes/);
+      assert.match(log, /Started flows/);
+      assert.doesNotMatch(log, /Waiting for missing types/);
+      const ourProblems = log.split('\n').filter((line) => line.includes(PACKAGE_NAME));
+      assert.deepEqual(ourProblems, [], 'Node-RED logged something about our module');
+
+      const response = await fetch(`${nodeRed.url}/nodes`, {
+        headers: { Accept: 'application/json' },
+      });
+      assert.equal(response.status, 200);
+      const sets = ((await response.json()) as NodeSet[]).filter(
+        (set) => set.module === PACKAGE_NAME,
+      );
+      assert.deepEqual(sets.flatMap((set) => set.types).sort(), [...OUR_TYPES].sort());
+      for (const set of sets) {
+        assert.equal(set.enabled, true, `${set.id} is disabled`);
+        assert.equal(set.err, undefined, `${set.id} failed to load: ${String(set.err)}`);
+      }
+    });
+
+    it('serves our editor code, icon, locales and examples', async function () {
+      const html = await fetch(`${nodeRed.url}/nodes`, { headers: { Accept: 'text/html' } });
+      assert.equal(html.status, 200);
+      const editor = await html.text();
+      for (const type of OUR_TYPES) {
+        assert.match(editor, new RegExp(`RED\\.nodes\\.registerType\\(\\s*'${type}'`));
+      }
+
+      const icon = await fetch(`${nodeRed.url}/icons/${MODULE_PATH}/plex-butler.svg`);
+      assert.equal(icon.status, 200);
+      assert.match(icon.headers.get('content-type') ?? '', /^image\/svg\+xml/);
+      assert.match(await icon.text(), /<svg/);
+
+      const locale = await fetch(
+        `${nodeRed.url}/locales/${MODULE_PATH}/plex-butler-start?lng=en-US`,
+      );
+      assert.equal(locale.status, 200);
+      const labels = (await locale.json()) as Record<string, { paletteLabel?: string }>;
+      const source = JSON.parse(
+        readFileSync(join(REPO_ROOT, 'nodes/locales/en-US/plex-butler-start.json'), 'utf8'),
+      ) as Record<string, { paletteLabel?: string }>;
+      assert.ok(source['plex-butler-start'].paletteLabel);
+      assert.equal(
+        labels['plex-butler-start']?.paletteLabel,
+        source['plex-butler-start'].paletteLabel,
+      );
+
+      // Import > Examples reads the runtime's "examples" library.
+      const examplesUrl = `${nodeRed.url}/library/examples/flows/${MODULE_PATH}`;
+      const listing = await fetch(examplesUrl);
+      assert.equal(listing.status, 200);
+      const names = ((await listing.json()) as Array<{ fn?: string }>).map((entry) => entry.fn);
+      const expected = readdirSync(join(REPO_ROOT, 'examples'))
+        .filter((file) => file.endsWith('.json'))
+        .map((file) => file.replace(/\.json$/, ''));
+      assert.deepEqual([...names].sort(), expected.sort());
+      const nightly = await fetch(
+        `${examplesUrl}/${encodeURIComponent('04 - nightly maintenance')}`,
+      );
+      assert.equal(nightly.status, 200);
+      const flow = (await nightly.json()) as Array<{ type: string }>;
+      assert.ok(flow.some((node) => node.type === 'plex-butler-start'));
+    });
+  });
+
+  describe('(b) flows deployed through the admin API', function () {
+    before(async function () {
+      this.timeout(15_000);
+      const logBefore = nodeRed.output().length;
+      await deployFlow(nodeRed.url, e2eFlow(sim.url));
+      await nodeRed.waitForOutput(/Started flows|Waiting for missing types/, logBefore);
+      const deployLog = nodeRed.output().slice(logBefore);
+      assert.match(deployLog, /Started flows/);
+      assert.doesNotMatch(deployLog, /Waiting for missing types|\[(warn|error)\]|Error:/);
+    });
+
+    it('lists the 22 tasks through a plex-butler-tasks node', async function () {
+      const response = await fetch(`${nodeRed.url}/e2e/tasks`);
+      assert.equal(response.status, 200);
+      const tasks = (await response.json()) as Array<{ name: string; enabled: boolean }>;
+      assert.equal(tasks.length, 22);
+      assert.ok(tasks.some((task) => task.name === 'OptimizeDatabase'));
+    });
+
+    it('starts a task named by msg.task, then reports it already running', async function () {
+      const first = await postJson(`${nodeRed.url}/e2e/start`, { task: 'OptimizeDatabase' });
+      assert.equal(first.status, 200);
+      assert.deepEqual(await first.json(), {
+        action: 'start',
+        task: 'OptimizeDatabase',
+        status: 'started',
+        server: SERVER_NAME,
+      });
+      const second = await postJson(`${nodeRed.url}/e2e/start`, { task: 'OptimizeDatabase' });
+      assert.equal(second.status, 200);
+      assert.deepEqual(await second.json(), {
+        action: 'start',
+        task: 'OptimizeDatabase',
+        status: 'already-running',
+        server: SERVER_NAME,
+      });
+      assert.deepEqual(sim.runningTasks(), ['OptimizeDatabase']);
+
+      const starts = sim.exchanges.filter(
+        (exchange) => exchange.method === 'POST' && exchange.path === '/butler/OptimizeDatabase',
+      );
+      assert.equal(starts.length, 2);
+      for (const exchange of starts) {
+        assert.equal(exchange.headers['x-plex-token'], TOKEN);
+        assert.equal(exchange.headers['x-plex-client-identifier'], CLIENT_ID);
+      }
+      assert.deepEqual(
+        starts.map((exchange) => exchange.status),
+        [200, 202],
+      );
+    });
+
+    it('turns a bad task name into invalid-task for the Catch node, without a request', async function () {
+      const before = sim.exchanges.length;
+      const response = await postJson(`${nodeRed.url}/e2e/start`, { task: '../x' });
+      assert.equal(response.status, 500);
+      const body = (await response.json()) as {
+        error?: { code?: string; source?: { id?: string } };
+      };
+      assert.equal(body.error?.code, 'invalid-task');
+      assert.equal(body.error?.source?.id, 'start');
+      assert.equal(sim.exchanges.length, before, 'a request reached the simulator');
+    });
+  });
+
+  describe('(c) secrets', function () {
+    it('keeps the token out of flows.json, GET /flows and the log, and encrypts it', async function () {
+      const flows = readFileSync(join(nodeRed.userDir, 'flows.json'), 'utf8');
+      assert.ok(flows.includes('e2e-server'), 'flows.json does not hold the deployed flow');
+      assert.ok(!flows.includes(TOKEN), 'flows.json contains the token');
+
+      const credentialsFile = join(nodeRed.userDir, 'flows_cred.json');
+      assert.ok(existsSync(credentialsFile), 'flows_cred.json was not written');
+      const credentialsText = readFileSync(credentialsFile, 'utf8');
+      assert.ok(!credentialsText.includes(TOKEN), 'flows_cred.json holds the token in clear');
+      const credentials = JSON.parse(credentialsText) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(credentials), ['$'], 'flows_cred.json is not encrypted');
+
+      const api = await fetch(`${nodeRed.url}/flows`, { headers: { Accept: 'application/json' } });
+      assert.equal(api.status, 200);
+      assert.ok(!(await api.text()).includes(TOKEN), 'GET /flows returns the token');
+
+      assert.ok(!nodeRed.output().includes(TOKEN), "Node-RED's log contains the token");
+    });
+  });
+
+  describe('(d) admin endpoints behind adminAuth', function () {
+    let bearer: string;
+
+    before(async function () {
+      this.timeout(30_000);
+      securedNodeRed = await startNodeRed({
+        userDir: join(tmp, 'secured'),
+        install: 'link',
+        adminAuth: ADMIN,
+      });
+      bearer = await adminToken(securedNodeRed.url, ADMIN.username, ADMIN.password);
+    });
+
+    it('refuses a wrong password and a deploy without a token', async function () {
+      const url = securedNodeRed?.url ?? '';
+      await assert.rejects(adminToken(url, ADMIN.username, 'wrong'), /auth\/token answered 40[13]/);
+      await assert.rejects(deployFlow(url, []), /POST \/flows answered 401/);
+    });
+
+    for (const path of ['/plex-butler/test-connection', '/plex-butler/tasks']) {
+      it(`POST ${path}: 401 without a token, 200 with one`, async function () {
+        const url = `${securedNodeRed?.url ?? ''}${path}`;
+        const settings = { url: sim.url, token: TOKEN, clientId: CLIENT_ID };
+        const refused = await postJson(url, settings);
+        assert.equal(refused.status, 401);
+        const refusedBody = await refused.text();
+        assert.doesNotMatch(refusedBody, /OptimizeDatabase|tasks|ok/i);
+
+        const before = sim.exchanges.length;
+        const allowed = await postJson(url, settings, bearer);
+        assert.equal(allowed.status, 200);
+        const body = (await allowed.json()) as {
+          ok?: boolean;
+          taskCount?: number;
+          source?: string;
+          tasks?: unknown[];
+        };
+        if (path.endsWith('test-connection')) {
+          assert.equal(body.ok, true);
+          assert.equal(body.taskCount, 22);
+        } else {
+          assert.equal(body.source, 'live');
+          assert.equal(body.tasks?.length, 22);
+        }
+        assert.ok(sim.exchanges.length > before, 'the endpoint did not ask the simulator');
+      });
+    }
+  });
+
+  describe('(e) stopping', function () {
+    it('stop() ends Node-RED within 5 s, for an installed and a linked package', async function () {
+      this.timeout(20_000);
+      const instances = [nodeRed, securedNodeRed].filter(
+        (instance): instance is NodeRedProcess => instance !== undefined,
+      );
+      assert.equal(instances.length, 2);
+      for (const instance of instances) {
+        const ms = await timed(() => instance.stop());
+        assert.ok(ms < 5000, `stop() took ${ms} ms`);
+        assert.match(instance.output(), /Stopped flows/);
+        await assert.rejects(fetch(`${instance.url}/settings`), 'Node-RED still answers');
+      }
+    });
+  });
+});

@@ -1,0 +1,200 @@
+import { strict as assert } from 'node:assert';
+import type { PlexSimulator } from '../../simulator';
+import { STATIC_TASK_NAMES, TASK_NAME_PATTERN } from '../../lib';
+import { startSimulator } from '../support/simulator';
+import { helper } from '../support/node-red-helper';
+import {
+  loadReliabilityFlow,
+  plexRequest,
+  sendAndSettle,
+  watchForCrashes,
+  type CaughtError,
+} from './harness';
+
+const TOKEN = 'rel-Tok3n-fuzz-77aa';
+
+/** Small seeded generator, so a failing input can be reproduced from the seed. */
+function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const NASTY_STRINGS = [
+  '',
+  ' ',
+  '../library/sections/1/refresh',
+  '..%2F..%2Flibrary',
+  '%2e%2e',
+  '%2e%2e%2fbutler',
+  'BackupDatabase?X-Plex-Token=x',
+  'BackupDatabase#frag',
+  'BackupDatabase/../../identity',
+  'Backup\r\nX-Injected: 1',
+  'Backup\nDatabase',
+  'BackupDatabase ',
+  ' BackupDatabase',
+  'backupdatabase',
+  'BACKUPDATABASE',
+  'Backup Database',
+  'ÖptimizeDatabase',
+  'Optimize数据库',
+  '🧹CleanOldBundles',
+  'Clean\u0000Bundles',
+  '\u202eesabataDpukcaB',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'all ',
+  'ALL',
+  '1BackupDatabase',
+  'Backup-Database',
+  'Backup_Database',
+  'Backup.Database',
+  '${PLEX_TOKEN}',
+  '<script>alert(1)</script>',
+  '"; DROP TABLE tasks; --',
+  'NaN',
+  'undefined',
+  'null',
+];
+
+function randomString(random: () => number): string {
+  const alphabet = 'abcXYZ019 ./%?#\r\n\t\\"\'<>{}()[]&=+-_~ÄéßΩ数😀\u0000\u202e';
+  const length = Math.floor(random() * 40);
+  let text = '';
+  for (let i = 0; i < length; i++) text += alphabet[Math.floor(random() * alphabet.length)];
+  return text;
+}
+
+/** Inputs of every JSON type and then some, mixed with a few valid names. */
+function generateInputs(count: number, seed: number): unknown[] {
+  const random = prng(seed);
+  const fixed: unknown[] = [
+    ...NASTY_STRINGS,
+    'x'.repeat(100_000),
+    `A${'a'.repeat(1_000_000)}`,
+    0,
+    -1,
+    42,
+    3.14,
+    Number.MAX_SAFE_INTEGER,
+    NaN,
+    Infinity,
+    true,
+    false,
+    null,
+    undefined,
+    [],
+    ['BackupDatabase'],
+    {},
+    { name: 'BackupDatabase' },
+    JSON.parse('{"__proto__": {"polluted": true}}'),
+    JSON.parse('{"constructor": {"prototype": {"polluted": true}}}'),
+    Buffer.from('BackupDatabase'),
+    new Date(0),
+  ];
+  const inputs = [...fixed];
+  while (inputs.length < count) {
+    const pick = random();
+    if (pick < 0.45) inputs.push(randomString(random));
+    else if (pick < 0.55)
+      inputs.push(STATIC_TASK_NAMES[Math.floor(random() * STATIC_TASK_NAMES.length)]);
+    else if (pick < 0.7) inputs.push(Math.floor(random() * 1e6) * (random() < 0.5 ? -1 : 1));
+    else if (pick < 0.8)
+      inputs.push(
+        NASTY_STRINGS[Math.floor(random() * NASTY_STRINGS.length)] + randomString(random),
+      );
+    else if (pick < 0.9)
+      inputs.push({ task: randomString(random), [randomString(random)]: random() });
+    else inputs.push([randomString(random), random()]);
+  }
+  return inputs;
+}
+
+const EXPECTED_PATHS = /^\/(butler(\/[A-Za-z][A-Za-z0-9]*)?|identity|activities)$/;
+
+describe('reliability: bad input fuzz', function () {
+  this.timeout(120_000);
+  let sim: PlexSimulator;
+  let crashes: ReturnType<typeof watchForCrashes>;
+  let tried = 0;
+
+  before(async () => {
+    crashes = watchForCrashes();
+    sim = await startSimulator({ token: TOKEN, taskDurationMs: 50 });
+  });
+  after(async () => {
+    await sim.stop();
+    console.log(`      fuzz: ${tried} inputs tried`);
+    assert.deepEqual(crashes.stop(), []);
+    assert.ok(tried >= 1000, `at least 1,000 inputs (tried ${tried})`);
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await plexRequest(sim, 'DELETE', '/butler');
+  });
+
+  const variants: Array<{ type: string; where: 'task' | 'payload' }> = [
+    { type: 'plex-butler-start', where: 'task' },
+    { type: 'plex-butler-stop', where: 'payload' },
+    { type: 'plex-butler-tasks', where: 'payload' },
+  ];
+  for (const [index, variant] of variants.entries()) {
+    it(`${variant.type}: every generated msg.${variant.where} ends in a clear error or a correct result`, async () => {
+      const taskType = variant.type === 'plex-butler-tasks' ? undefined : 'msg';
+      await loadReliabilityFlow(
+        sim,
+        taskType
+          ? { type: variant.type, task: 'task', taskType }
+          : { type: variant.type, property: 'payload' },
+        TOKEN,
+      );
+      const inputs = generateInputs(variant.type === 'plex-butler-tasks' ? 200 : 450, 1000 + index);
+      const before = sim.exchanges.length;
+      for (const input of inputs) {
+        tried++;
+        const outcome = await sendAndSettle({ [variant.where]: input, topic: 'fuzz' });
+        if (outcome.kind === 'error') {
+          const error = outcome.msg.error as CaughtError;
+          assert.equal(
+            error.code,
+            'invalid-task',
+            `${JSON.stringify(input)?.slice(0, 80)} → ${error.message}`,
+          );
+          assert.ok(error.message.length < 2000, 'a message a person can read');
+          assert.match(error.message, /BackupDatabase/, `lists the valid tasks: ${error.message}`);
+        } else {
+          const payload = outcome.msg.payload as { task?: string; status?: string } | unknown[];
+          if (Array.isArray(payload)) {
+            assert.equal(variant.type, 'plex-butler-tasks');
+            assert.equal(payload.length, STATIC_TASK_NAMES.length);
+          } else {
+            assert.ok(
+              typeof input === 'string' && (STATIC_TASK_NAMES.includes(input) || input === 'all'),
+              `unexpected success for ${JSON.stringify(input)?.slice(0, 80)}`,
+            );
+            assert.ok(
+              ['started', 'already-running', 'stopped', 'not-running'].includes(
+                payload.status ?? '',
+              ),
+            );
+          }
+        }
+      }
+      const sent = sim.exchanges.slice(before);
+      for (const exchange of sent) {
+        assert.match(exchange.path, EXPECTED_PATHS, `request with a bad path: ${exchange.url}`);
+        const task = exchange.path.split('/')[2];
+        if (task !== undefined) assert.ok(TASK_NAME_PATTERN.test(task));
+      }
+      assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
+    });
+  }
+});

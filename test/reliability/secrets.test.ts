@@ -1,0 +1,150 @@
+import { strict as assert } from 'node:assert';
+import type { PlexSimulator } from '../../simulator';
+import { startSimulator } from '../support/simulator';
+import { helper } from '../support/node-red-helper';
+import { selfSignedCertificate } from '../support/tls';
+import { SERVER_ID, loadReliabilityFlow, sendAndSettle, statusTexts } from './harness';
+
+const TOKEN = 'SECRET-plex-Tok3n-9q8w7e';
+
+/** Everything a user or a log could see during the run, as text. */
+class Exposure {
+  private readonly seen: string[] = [];
+
+  add(label: string, value: unknown): void {
+    const text =
+      value instanceof Error
+        ? `${value.message}\n${value.stack ?? ''}\n${JSON.stringify(value)}`
+        : typeof value === 'string'
+          ? value
+          : (JSON.stringify(value, (_key, inner: unknown) =>
+              inner instanceof Error ? { message: inner.message, stack: inner.stack } : inner,
+            ) ?? String(value));
+    this.seen.push(`${label}: ${text}`);
+  }
+
+  /** The runtime's log calls and every status of the node under test and the server node. */
+  collectRuntime(): void {
+    const log = helper.log() as unknown as { args: unknown[][] };
+    for (const args of log.args) this.add('log', args);
+    this.add('node status', statusTexts());
+    this.add('server status', statusTexts(SERVER_ID));
+  }
+
+  assertClean(secret: string): void {
+    const leaks = this.seen.filter((text) => text.includes(secret));
+    assert.deepEqual(leaks, [], 'the token appears nowhere');
+    assert.ok(this.seen.length > 50, `enough was captured to mean something (${this.seen.length})`);
+  }
+}
+
+describe('reliability: the token never shows', function () {
+  this.timeout(30_000);
+  let sim: PlexSimulator;
+  let secure: PlexSimulator;
+
+  before(async () => {
+    sim = await startSimulator({ token: TOKEN, taskDurationMs: 100 });
+    secure = await startSimulator({ token: TOKEN, tls: selfSignedCertificate() });
+  });
+  after(async () => {
+    await sim.stop();
+    await secure.stop();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    sim.clearFaults();
+  });
+
+  async function everyPath(exposure: Exposure, tokenSetting: string): Promise<void> {
+    const flows: Array<[Record<string, unknown>, Array<Record<string, unknown>>]> = [
+      [{ type: 'plex-butler-tasks', property: 'payload' }, [{}]],
+      [
+        { type: 'plex-butler-start', task: 'task', taskType: 'msg' },
+        [
+          { task: 'BackupDatabase' },
+          { task: 'BackupDatabase' },
+          { task: 'nope' },
+          { task: '../x' },
+          { task: 42 },
+          {},
+        ],
+      ],
+      [{ type: 'plex-butler-stop', task: '', taskType: 'all' }, [{}]],
+      [{ type: 'plex-butler-stop', task: 'BackupDatabase', taskType: 'str' }, [{}, {}]],
+    ];
+    for (const [node, messages] of flows) {
+      await loadReliabilityFlow(sim, node, tokenSetting, { retries: 0, timeout: 300 });
+      for (const msg of messages) exposure.add('outcome', (await sendAndSettle(msg)).msg);
+      for (const kind of ['html', 'drop', 'malformed', 'hang'] as const) {
+        sim.injectFault({ kind, times: 1 });
+        exposure.add(`outcome ${kind}`, (await sendAndSettle(messages[0])).msg);
+      }
+      sim.injectFault({ kind: 'status', status: 401, times: 1 });
+      exposure.add('outcome 401', (await sendAndSettle(messages[0])).msg);
+      exposure.collectRuntime();
+      await helper.unload();
+    }
+    // Failures that happen before any request, and over TLS.
+    for (const server of [
+      { url: secure.url },
+      { url: `${sim.url}/?X-Plex-Token=${TOKEN}` },
+      { url: 'http://plex.invalid:32400' },
+    ]) {
+      await loadReliabilityFlow(
+        sim,
+        { type: 'plex-butler-tasks', property: 'payload' },
+        tokenSetting,
+        { ...server, retries: 0 },
+      );
+      exposure.add('outcome config', (await sendAndSettle({})).msg);
+      exposure.collectRuntime();
+      await helper.unload();
+    }
+    // The editor's admin endpoints.
+    await loadReliabilityFlow(
+      sim,
+      { type: 'plex-butler-tasks', property: 'payload' },
+      tokenSetting,
+    );
+    for (const body of [
+      { id: SERVER_ID, url: sim.url, token: '__PWRD__' },
+      { id: SERVER_ID, url: secure.url, token: '__PWRD__' },
+      { id: SERVER_ID, url: sim.url, token: 'wrong' },
+      { id: 'other', url: sim.url },
+    ]) {
+      exposure.add(
+        'test-connection',
+        (await helper.request().post('/plex-butler/test-connection').send(body)).text,
+      );
+      exposure.add(
+        'tasks',
+        (
+          await helper
+            .request()
+            .post('/plex-butler/tasks')
+            .send({ ...body, server: body.id })
+        ).text,
+      );
+    }
+    exposure.collectRuntime();
+  }
+
+  it('in logs, statuses, messages, errors, stacks and admin answers', async () => {
+    const exposure = new Exposure();
+    await everyPath(exposure, TOKEN);
+    exposure.assertClean(TOKEN);
+  });
+
+  it('the same with the token given as ${PLEX_BUTLER_SECRET}', async () => {
+    process.env.PLEX_BUTLER_SECRET = TOKEN;
+    const exposure = new Exposure();
+    await everyPath(exposure, '${PLEX_BUTLER_SECRET}');
+    delete process.env.PLEX_BUTLER_SECRET;
+    exposure.assertClean(TOKEN);
+    assert.ok(
+      sim.exchanges.some((exchange) => exchange.headers['x-plex-token'] === TOKEN),
+      'the environment variable was used as the token',
+    );
+  });
+});
