@@ -1,7 +1,15 @@
 // Compiles lib/ and nodes/ into dist/, then puts each node's editor .html, the locales and the
 // icons next to the compiled .js, which is where Node-RED looks for them.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,6 +29,18 @@ execFileSync(
 const nodesOut = join(dist, 'nodes');
 for (const file of readdirSync(join(root, 'nodes'))) {
   if (file.endsWith('.html')) cpSync(join(root, 'nodes', file), join(nodesOut, file));
+}
+// Start and stop share one editor template; each gets its own file with its literal type.
+const taskActionTemplate = readFileSync(join(root, 'nodes/task-action.html.template'), 'utf8');
+for (const [type, align] of [
+  ['plex-butler-start', 'left'],
+  ['plex-butler-stop', 'right'],
+]) {
+  const html = taskActionTemplate
+    .replace(/<!--[\s\S]*?-->\n/, '')
+    .replaceAll('__NODE_TYPE__', type)
+    .replaceAll('__ALIGN__', align);
+  writeFileSync(join(nodesOut, `${type}.html`), html);
 }
 if (existsSync(join(root, 'nodes/locales'))) {
   cpSync(join(root, 'nodes/locales'), join(nodesOut, 'locales'), { recursive: true });
