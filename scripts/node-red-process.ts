@@ -1,0 +1,323 @@
+/**
+ * Runs a real Node-RED as a child process with this package installed into its user directory,
+ * the way a user gets it: shared by `npm start` and the end-to-end tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+
+export const REPO_ROOT = resolve(__dirname, '..');
+export const PACKAGE_NAME = '@plex-butler/node-red-plex-butler';
+/** Used when the caller gives none: good enough for a throw-away dev or test user directory. */
+export const DEFAULT_CREDENTIAL_SECRET = 'plex-butler-dev-credential-secret';
+
+const HOST = '127.0.0.1';
+const READY_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 5_000;
+
+export interface StartNodeRedOptions {
+  userDir: string;
+  /** 0 or missing: a free port is picked. */
+  port?: number;
+  /** 'link': a symlink to this repository (fast); tarball: `npm install <tarball>` (real). */
+  install: 'link' | { tarball: string };
+  adminAuth?: { username: string; password: string };
+  credentialSecret?: string;
+  /** Node-RED's output is appended here as it arrives. */
+  logFile?: string;
+  /** Also copy Node-RED's output to this process's stdout/stderr (for `npm start`). */
+  echo?: boolean;
+}
+
+export interface NodeRedProcess {
+  /** Base URL of the editor, admin API and http-in nodes, e.g. http://127.0.0.1:1880 */
+  url: string;
+  userDir: string;
+  /** SIGINT, then SIGKILL if Node-RED has not exited within 5 s. */
+  stop(): Promise<void>;
+  /** Everything Node-RED wrote to stdout and stderr so far. */
+  output(): string;
+  /**
+   * Resolves once the output from character `from` on matches `pattern`: a deploy is answered
+   * before its flows have started, so "Started flows" in the log is the moment to wait for.
+   */
+  waitForOutput(pattern: RegExp, from?: number, timeoutMs?: number): Promise<void>;
+}
+
+interface Bcrypt {
+  hashSync(password: string, rounds: number): string;
+}
+
+/** node-red's own dependencies (bcryptjs, semver), so that we need not declare them ourselves. */
+export function requireFromNodeRed<T>(id: string): T {
+  return createRequire(require.resolve('node-red'))(id) as T;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolvePort(port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+/** The parent npm's npm_* variables (prefix, cache, command) must not steer a nested npm. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.toLowerCase().startsWith('npm_')),
+  );
+}
+
+function settingsSource(options: StartNodeRedOptions, port: number): string {
+  const settings: Record<string, unknown> = {
+    uiHost: HOST,
+    uiPort: port,
+    flowFile: 'flows.json',
+    credentialSecret: options.credentialSecret ?? DEFAULT_CREDENTIAL_SECRET,
+    // No calls to the outside world and no first-run tour in a dev or test instance.
+    telemetry: { enabled: false },
+    diagnostics: { enabled: false },
+    editorTheme: { palette: { catalogues: [] }, tours: false },
+    logging: { console: { level: 'info', metrics: false, audit: false } },
+  };
+  if (options.adminAuth) {
+    const bcrypt = requireFromNodeRed<Bcrypt>('bcryptjs');
+    settings.adminAuth = {
+      type: 'credentials',
+      users: [
+        {
+          username: options.adminAuth.username,
+          password: bcrypt.hashSync(options.adminAuth.password, 8),
+          permissions: '*',
+        },
+      ],
+    };
+  }
+  return `// Written by scripts/node-red-process.ts; rewritten at every start.\nmodule.exports = ${JSON.stringify(settings, null, 2)};\n`;
+}
+
+/** Runs a command to its end; resolves with its stdout, rejects with all it printed. */
+function run(command: string, args: string[], cwd: string): Promise<string> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(command, args, { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code === 0) resolveRun(stdout);
+      else
+        reject(
+          new Error(`${command} ${args.join(' ')} failed (exit ${code}):\n${stdout}${stderr}`),
+        );
+    });
+  });
+}
+
+/**
+ * `npm pack` of this repository into `destination`, as it would be published; dist/ must be
+ * built already (scripts are skipped so that packing never rebuilds under a running test).
+ */
+export async function packPackage(
+  destination: string,
+): Promise<{ tarball: string; files: string[] }> {
+  const stdout = await run(
+    'npm',
+    ['pack', '--json', '--ignore-scripts', '--pack-destination', resolve(destination)],
+    REPO_ROOT,
+  );
+  const [packed] = JSON.parse(stdout) as Array<{
+    filename: string;
+    files: Array<{ path: string }>;
+  }>;
+  return {
+    tarball: join(resolve(destination), packed.filename),
+    files: packed.files.map((file) => file.path),
+  };
+}
+
+async function installPackage(
+  userDir: string,
+  install: StartNodeRedOptions['install'],
+): Promise<void> {
+  if (install === 'link') {
+    const target = join(userDir, 'node_modules', PACKAGE_NAME);
+    mkdirSync(dirname(target), { recursive: true });
+    rmSync(target, { recursive: true, force: true });
+    symlinkSync(REPO_ROOT, target, 'dir');
+    return;
+  }
+  const manifest = join(userDir, 'package.json');
+  if (!existsSync(manifest)) {
+    const project = {
+      name: 'node-red-project',
+      description: 'A Node-RED project',
+      version: '0.0.1',
+      private: true,
+    };
+    writeFileSync(manifest, `${JSON.stringify(project, null, 2)}\n`);
+  }
+  // The flags the palette manager uses, so the package is installed as a user would get it.
+  await run(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--no-update-notifier',
+      '--save',
+      '--save-prefix=~',
+      '--omit=dev',
+      '--engine-strict',
+      resolve(install.tarball),
+    ],
+    userDir,
+  );
+}
+
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (exited(child)) return Promise.resolve(true);
+  return new Promise((resolveExit) => {
+    const timer = setTimeout(() => {
+      child.off('exit', onExit);
+      resolveExit(false);
+    }, ms);
+    const onExit = (): void => {
+      clearTimeout(timer);
+      resolveExit(true);
+    };
+    child.once('exit', onExit);
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+export async function startNodeRed(options: StartNodeRedOptions): Promise<NodeRedProcess> {
+  const userDir = resolve(options.userDir);
+  mkdirSync(userDir, { recursive: true });
+  await installPackage(userDir, options.install);
+  const port = options.port && options.port > 0 ? options.port : await freePort();
+  const settingsFile = join(userDir, 'settings.js');
+  writeFileSync(settingsFile, settingsSource(options, port));
+
+  const redJs = join(dirname(require.resolve('node-red/package.json')), 'red.js');
+  const child = spawn(
+    process.execPath,
+    [redJs, '-u', userDir, '-s', settingsFile, '-p', String(port)],
+    { cwd: userDir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const collect = (stream: NodeJS.WriteStream) => (text: string) => {
+    output += text;
+    if (options.logFile) appendFileSync(options.logFile, text);
+    if (options.echo) stream.write(text);
+  };
+  // Decoded by the stream, so a character split across two chunks is not garbled.
+  child.stdout.setEncoding('utf8').on('data', collect(process.stdout));
+  child.stderr.setEncoding('utf8').on('data', collect(process.stderr));
+  // A test run or script that dies must not leave a Node-RED behind holding the port.
+  const killOnExit = (): void => {
+    if (!exited(child)) child.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+
+  const stop = async (): Promise<void> => {
+    process.off('exit', killOnExit);
+    if (exited(child)) return;
+    child.kill('SIGINT');
+    if (await waitForExit(child, STOP_GRACE_MS)) return;
+    child.kill('SIGKILL');
+    await waitForExit(child, STOP_GRACE_MS);
+  };
+
+  const waitForOutput = async (pattern: RegExp, from = 0, timeoutMs = 10_000): Promise<void> => {
+    const until = Date.now() + timeoutMs;
+    while (!pattern.test(output.slice(from))) {
+      if (exited(child))
+        throw new Error(`Node-RED exited while waiting for ${pattern}:\n${output}`);
+      if (Date.now() > until)
+        throw new Error(`Node-RED did not log ${pattern}:\n${output.slice(from)}`);
+      await sleep(50);
+    }
+  };
+
+  const url = `http://${HOST}:${port}`;
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  // The HTTP server listens once the runtime has loaded the nodes; any answer (401 with
+  // adminAuth) means it is up. Then wait for the flows to be started (or found incomplete).
+  let listening = false;
+  while (Date.now() < deadline) {
+    if (exited(child)) {
+      throw new Error(`Node-RED exited during start (code ${child.exitCode}):\n${output}`);
+    }
+    if (!listening) {
+      try {
+        await fetch(`${url}/settings`, { signal: AbortSignal.timeout(1000) });
+        listening = true;
+      } catch {
+        // Not listening yet.
+      }
+    }
+    if (listening && /Started flows|Waiting for missing types/.test(output)) {
+      return { url, userDir, stop, output: () => output, waitForOutput };
+    }
+    await sleep(100);
+  }
+  await stop();
+  throw new Error(`Node-RED did not start within ${READY_TIMEOUT_MS} ms:\n${output}`);
+}
+
+function authHeader(token?: string): Record<string, string> {
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+/** A bearer token for the admin API of a Node-RED with adminAuth, as node-red-admin gets one. */
+export async function adminToken(url: string, username: string, password: string): Promise<string> {
+  const response = await fetch(`${url}/auth/token`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({
+      client_id: 'node-red-admin',
+      grant_type: 'password',
+      scope: '*',
+      username,
+      password,
+    }),
+  });
+  if (!response.ok) throw new Error(`POST /auth/token answered ${response.status}`);
+  const body = (await response.json()) as { access_token?: unknown };
+  if (typeof body.access_token !== 'string') throw new Error('POST /auth/token gave no token');
+  return body.access_token;
+}
+
+/** A full deploy through the admin API, as the editor's Deploy button does. */
+export async function deployFlow(
+  url: string,
+  flow: unknown[],
+  options: { token?: string } = {},
+): Promise<void> {
+  const response = await fetch(`${url}/flows`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      'Node-RED-Deployment-Type': 'full',
+      ...authHeader(options.token),
+    },
+    body: JSON.stringify(flow),
+  });
+  if (!response.ok) {
+    // The answer is Node-RED's own error, never the posted flow, so it holds no credentials.
+    throw new Error(`POST /flows answered ${response.status}: ${await response.text()}`);
+  }
+}

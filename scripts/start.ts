@@ -1,0 +1,128 @@
+/**
+ * `npm start`: a local Node-RED on 127.0.0.1 with this package linked in and the nightly
+ * maintenance example deployed, against a real Plex (PLEX_URL + PLEX_TOKEN) or the simulator.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PlexSimulator } from '../simulator';
+import { REPO_ROOT, deployFlow, startNodeRed, type NodeRedProcess } from './node-red-process';
+
+const EXAMPLE = join(REPO_ROOT, 'examples', '04 - nightly maintenance.json');
+const USER_DIR = join(REPO_ROOT, '.node-red-dev');
+const SIMULATOR_TOKEN = 'simulator-token';
+const SIMULATOR_PORT = 32400;
+
+interface FlowNode {
+  id: string;
+  type: string;
+  url?: string;
+  credentials?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+interface Plex {
+  url: string;
+  token: string;
+  simulator?: PlexSimulator;
+}
+
+async function startSimulator(): Promise<PlexSimulator> {
+  const options = { token: SIMULATOR_TOKEN, taskDurationMs: 15_000 };
+  const preferred = new PlexSimulator({ ...options, port: SIMULATOR_PORT });
+  try {
+    await preferred.start();
+    return preferred;
+  } catch {
+    // 32400 is taken (a real Plex on this machine, or another run): any free port will do.
+    const fallback = new PlexSimulator({ ...options, port: 0 });
+    await fallback.start();
+    return fallback;
+  }
+}
+
+/** A URL without user info or query, where a token could hide. */
+function shown(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname.replace(/\/$/, '')}`;
+  } catch {
+    return '(PLEX_URL is not a valid URL)';
+  }
+}
+
+async function plexTarget(): Promise<Plex> {
+  const url = process.env.PLEX_URL;
+  const token = process.env.PLEX_TOKEN;
+  if (url && token) {
+    console.log(`Using the Plex server at ${shown(url)} (token from PLEX_TOKEN)`);
+    return { url, token };
+  }
+  const simulator = await startSimulator();
+  console.log(
+    `No PLEX_URL/PLEX_TOKEN set: using the bundled Plex simulator at ${simulator.url} ` +
+      `(token "${SIMULATOR_TOKEN}")`,
+  );
+  return { url: simulator.url, token: SIMULATOR_TOKEN, simulator };
+}
+
+/** The example with our server, and the token as a credential, which Node-RED encrypts. */
+function exampleFlow(plex: Plex): FlowNode[] {
+  const flow = JSON.parse(readFileSync(EXAMPLE, 'utf8')) as FlowNode[];
+  for (const node of flow) {
+    if (node.type === 'plex-butler-server') {
+      node.url = plex.url;
+      node.credentials = { token: plex.token };
+    }
+  }
+  return flow;
+}
+
+/** The example replaces its own nodes (fixed ids); other tabs made in the editor are kept. */
+async function mergedFlows(url: string, example: FlowNode[]): Promise<FlowNode[]> {
+  const response = await fetch(`${url}/flows`, { headers: { Accept: 'application/json' } });
+  if (!response.ok) throw new Error(`GET /flows answered ${response.status}`);
+  const current = (await response.json()) as FlowNode[];
+  const ids = new Set(example.map((node) => node.id));
+  return [...current.filter((node) => !ids.has(node.id)), ...example];
+}
+
+async function main(): Promise<void> {
+  const plex = await plexTarget();
+  let nodeRed: NodeRedProcess | undefined;
+  let stopping = false;
+  const shutdown = (): void => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nStopping Node-RED…');
+    void Promise.allSettled([nodeRed?.stop(), plex.simulator?.stop()]).then(() => process.exit(0));
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+
+  try {
+    const port = Number(process.env.PORT ?? 1880);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new Error(`PORT must be a port number, got "${process.env.PORT}"`);
+    }
+    nodeRed = await startNodeRed({ userDir: USER_DIR, port, install: 'link', echo: true });
+    if (stopping) return;
+    await deployFlow(nodeRed.url, await mergedFlows(nodeRed.url, exampleFlow(plex)));
+  } catch (error) {
+    // Ctrl-C during start-up: shutdown() is already stopping everything and exits 0.
+    if (stopping) return;
+    console.error(`npm start failed: ${error instanceof Error ? error.message : String(error)}`);
+    await Promise.allSettled([nodeRed?.stop(), plex.simulator?.stop()]);
+    process.exit(1);
+  }
+  console.log(
+    [
+      '',
+      `Node-RED editor: ${nodeRed.url}/`,
+      `Deployed "04 - nightly maintenance" against ${shown(plex.url)} (user directory .node-red-dev/).`,
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+}
+
+void main();
