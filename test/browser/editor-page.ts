@@ -155,6 +155,32 @@ export async function waitForTray(page: Page): Promise<void> {
   });
 }
 
+/**
+ * Clicks the middle of an element on the canvas with the mouse, once nothing covers it (the
+ * editor shades the workspace while it deploys). Playwright's own click scrolls SVG elements
+ * "into view" even when they are in view, which moves the whole flow.
+ */
+export async function clickOnCanvas(locator: Locator): Promise<void> {
+  await locator.waitFor();
+  const point = await centre(locator);
+  const element = await locator.elementHandle();
+  await locator.page().waitForFunction(
+    ({ target, x, y }) => {
+      const hit = document.elementFromPoint(x, y);
+      return target !== null && hit !== null && target.contains(hit);
+    },
+    { target: element, x: point.x, y: point.y },
+  );
+  await locator.page().mouse.click(point.x, point.y);
+}
+
+/** Presses Deploy and waits until the editor says it is done and lifts its shade. */
+export async function deploy(page: Page): Promise<void> {
+  await page.locator('#red-ui-header-button-deploy').click();
+  await page.locator('.red-ui-notification', { hasText: 'Successfully deployed' }).waitFor();
+  await page.locator('#red-ui-editor-shade').waitFor({ state: 'hidden' });
+}
+
 /** Opens a node's edit dialog with a double-click on it. */
 export async function openNodeDialog(page: Page, id: string): Promise<void> {
   await canvasNode(page, id).locator('rect.red-ui-flow-node').dblclick();

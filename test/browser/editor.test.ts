@@ -21,7 +21,9 @@ import {
 import { startSimulator } from '../support/simulator';
 import {
   canvasNode,
+  clickOnCanvas,
   closePage,
+  deploy,
   dismissNotifications,
   dragFromPalette,
   launchBrowser,
@@ -98,9 +100,9 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     // In parallel, but each one kept as soon as it is up, so that `after` stops it even when
     // another one fails to start.
     const results = await Promise.allSettled([
-      startSimulator({ token: TOKEN }).then((started) => (sim = started)),
-      startNodeRed({ userDir: dir, install: 'link' }).then((started) => (nodeRed = started)),
-      launchBrowser().then((started) => (browser = started)),
+      startSimulator({ token: TOKEN }).then((value) => (sim = value)),
+      startNodeRed({ userDir: dir, install: 'link' }).then((value) => (nodeRed = value)),
+      launchBrowser().then((value) => (browser = value)),
     ]);
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
@@ -154,7 +156,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
 
     const inject = await dragFromPalette(page, 'inject', 160, 220);
     const start = await dragFromPalette(page, 'plex-butler-start', 400, 220);
-    const debug = await dragFromPalette(page, 'debug', 700, 220);
+    const debug = await dragFromPalette(page, 'debug', 680, 220);
     await wire(page, inject, start);
     await wire(page, start, debug);
 
@@ -213,13 +215,14 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
       'start OptimizeDatabase',
     );
 
-    await page.locator('#red-ui-header-button-deploy').click();
-    await page.locator('.red-ui-notification', { hasText: 'Successfully deployed' }).waitFor();
+    await deploy(page);
 
     // The inject button is live once the flow is deployed.
-    await canvasNode(page, inject)
-      .locator('.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)')
-      .click();
+    await clickOnCanvas(
+      canvasNode(page, inject).locator(
+        '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
+      ),
+    );
     await page.locator('#red-ui-tab-debug-link-button').click();
     const message = page.locator('#red-ui-sidebar .red-ui-debug-msg', {
       hasText: 'OptimizeDatabase',
@@ -249,6 +252,12 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     );
 
     await dismissNotifications(page);
+    // For the picture (and because users find nodes this way): the palette filtered to ours.
+    await page.locator('#red-ui-palette-search input').pressSequentially('task');
+    await paletteNode(page, 'inject').waitFor({ state: 'hidden' });
+    for (const type of ['plex-butler-tasks', 'plex-butler-start', 'plex-butler-stop']) {
+      assert.ok(await paletteNode(page, type).isVisible(), `${type} found by the palette filter`);
+    }
     const shot = await screenshot(page, 'editor-3-debug-sidebar-result');
     if (process.env.UPDATE_DOCS_SCREENSHOT === '1') {
       mkdirSync(join(REPO_ROOT, 'docs'), { recursive: true });
