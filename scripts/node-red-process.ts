@@ -50,9 +50,12 @@ interface Bcrypt {
   hashSync(password: string, rounds: number): string;
 }
 
+/** `node-red` (4.x), or `node-red-5` when `npm run test:compat` runs the suites on Node 22. */
+export const NODE_RED_MODULE = process.env.NODE_RED_MODULE ?? 'node-red';
+
 /** node-red's own dependencies (bcryptjs, semver), so that we need not declare them ourselves. */
 export function requireFromNodeRed<T>(id: string): T {
-  return createRequire(require.resolve('node-red'))(id) as T;
+  return createRequire(require.resolve(NODE_RED_MODULE))(id) as T;
 }
 
 export function freePort(): Promise<number> {
@@ -211,7 +214,7 @@ export async function startNodeRed(options: StartNodeRedOptions): Promise<NodeRe
   const settingsFile = join(userDir, 'settings.js');
   writeFileSync(settingsFile, settingsSource(options, port));
 
-  const redJs = join(dirname(require.resolve('node-red/package.json')), 'red.js');
+  const redJs = join(dirname(require.resolve(`${NODE_RED_MODULE}/package.json`)), 'red.js');
   const child = spawn(
     process.execPath,
     [redJs, '-u', userDir, '-s', settingsFile, '-p', String(port)],

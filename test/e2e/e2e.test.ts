@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PlexSimulator } from '../../simulator';
 import {
+  NODE_RED_MODULE,
   PACKAGE_NAME,
   REPO_ROOT,
   adminToken,
@@ -177,6 +178,9 @@ describe('end to end: the packed package in a real Node-RED', function () {
       };
       assert.ok(manifest.dependencies?.[PACKAGE_NAME], 'the package is not saved as a dependency');
       const log = nodeRed.output();
+      // 4.x under npm test, 5.x under npm run test:compat.
+      const major = NODE_RED_MODULE === 'node-red-5' ? '5' : '4';
+      assert.match(log, new RegExp(`Node-RED version: v${major}\\.`));
       assert.match(log, /Loading palette nodes/);
       assert.match(log, /Started flows/);
       assert.doesNotMatch(log, /Waiting for missing types/);
