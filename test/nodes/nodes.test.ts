@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import http from 'node:http';
 import type { PlexSimulator } from '../../simulator';
 import { STATIC_TASK_NAMES } from '../../lib';
+import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
 import { selfSignedCertificate } from '../support/tls';
 import {
@@ -48,32 +48,8 @@ describe('Node-RED nodes', function () {
     sim.clearFaults();
     sim.setLatency(0);
     // Stop whatever a test started, so the next one sees a quiet server.
-    await plexRequest('DELETE', '/butler');
+    await plexRequest(sim, 'DELETE', '/butler');
   });
-
-  /** Sets the simulator up like another Plex client would, on a connection that closes after. */
-  function plexRequest(method: string, path: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const request = http.request(
-        `${sim.url}${path}`,
-        {
-          method,
-          agent: false,
-          headers: {
-            'X-Plex-Token': TOKEN,
-            'X-Plex-Client-Identifier': 'test-setup',
-            Accept: 'application/json',
-          },
-        },
-        (response) => {
-          response.resume();
-          response.on('end', () => resolve(response.statusCode ?? 0));
-        },
-      );
-      request.on('error', reject);
-      request.end();
-    });
-  }
 
   function server(overrides: Record<string, unknown> = {}): FlowNode {
     return {
@@ -244,7 +220,7 @@ describe('Node-RED nodes', function () {
         flow({ id: 'node', type: 'plex-butler-stop', task: 'DeepMediaAnalysis', taskType: 'str' }),
         credentials,
       );
-      await plexRequest('POST', '/butler/DeepMediaAnalysis');
+      await plexRequest(sim, 'POST', '/butler/DeepMediaAnalysis');
       let received = nextMessage<{ payload: ActionPayload }>('out');
       await send({});
       assert.deepEqual((await received).payload, {
@@ -266,7 +242,7 @@ describe('Node-RED nodes', function () {
         flow({ id: 'node', type: 'plex-butler-stop', task: '', taskType: 'all' }),
         credentials,
       );
-      await plexRequest('POST', '/butler');
+      await plexRequest(sim, 'POST', '/butler');
       const received = nextMessage<{ payload: ActionPayload }>('out');
       await send({});
       assert.deepEqual((await received).payload, {

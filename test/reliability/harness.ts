@@ -1,4 +1,3 @@
-import http from 'node:http';
 import type { PlexSimulator } from '../../simulator';
 import { helper, loadFlow, type FlowNode, type SpiedNode } from '../support/node-red-helper';
 
@@ -101,30 +100,6 @@ export function lastStatusText(id = NODE_ID): string {
   return statusTexts(id).at(-1) ?? '';
 }
 
-/** What a second Plex client would do: a one-shot request on its own connection. */
-export function plexRequest(sim: PlexSimulator, method: string, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      `${sim.url}${path}`,
-      {
-        method,
-        agent: false,
-        headers: {
-          'X-Plex-Token': sim.token,
-          'X-Plex-Client-Identifier': 'reliability-setup',
-          Accept: 'application/json',
-        },
-      },
-      (response) => {
-        response.resume();
-        response.on('end', () => resolve(response.statusCode ?? 0));
-      },
-    );
-    request.on('error', reject);
-    request.end();
-  });
-}
-
 /** Fails the suite on any unhandled rejection or uncaught exception while it runs. */
 export function watchForCrashes(): { stop(): unknown[] } {
   const seen: unknown[] = [];
@@ -141,3 +116,5 @@ export function watchForCrashes(): { stop(): unknown[] } {
     },
   };
 }
+
+export { plexRequest } from '../support/plex-request';
