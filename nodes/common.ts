@@ -63,6 +63,7 @@ interface TaskNodeConfig {
  */
 export class ButlerNodeRunner {
   private readonly inflight = new Set<AbortController>();
+  private readonly fixedTexts = new Map<string, string>();
   private closing = false;
   readonly server: ButlerServerNode | undefined;
 
@@ -88,7 +89,14 @@ export class ButlerNodeRunner {
   }
 
   t(key: string, substitutions?: Record<string, string | number>): string {
-    return this.RED._(`${this.type}.${key}`, substitutions);
+    if (substitutions) return this.RED._(`${this.type}.${key}`, substitutions);
+    // A catalogue look-up costs about a tenth of a message's CPU (bench profile): fixed texts once.
+    let text = this.fixedTexts.get(key);
+    if (text === undefined) {
+      text = this.RED._(`${this.type}.${key}`);
+      this.fixedTexts.set(key, text);
+    }
+    return text;
   }
 
   /** Runs one message's work. `work` sends; its return value becomes the status. */

@@ -1,0 +1,131 @@
+/**
+ * CPU profile of one request path in steady state (after a warm-up, so module loading and JIT
+ * are not in it), against the simulator in its own process:
+ *
+ *   node --expose-gc --import tsx bench/profile.ts <path> [concurrency] [seconds]
+ *
+ * <path>: bare | lib | proposed | adapter | node-http | node (plex-butler-start in Node-RED).
+ * Writes bench/profile-<path>-c<concurrency>.cpuprofile (open it in Chrome DevTools or
+ * speedscope) and prints self time by area and function, and inclusive time by function.
+ */
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { Session } from 'node:inspector/promises';
+import path from 'node:path';
+import axios, { AxiosHeaders } from 'axios';
+import { ButlerClient } from '../lib';
+import { bareClient, plexHeaders } from './bare';
+import { runLoad } from './load';
+import { deploy, Injector, undeploy } from './node-red';
+import { BENCH_DIR } from './paths';
+import { printSummary, summarise } from './profile-summary';
+import { startSimulatorProcess } from './sim-control';
+import { ButlerClient as TunedClient } from './tuning/client-copy';
+import { PROPOSED } from './tuning/proposed';
+
+const TASK = 'BackupDatabase';
+const PATHS = ['bare', 'lib', 'proposed', 'adapter', 'node-http', 'node'];
+
+async function main(): Promise<void> {
+  const which = process.argv[2] ?? '';
+  if (!PATHS.includes(which)) {
+    console.error(`usage: bench/profile.ts <${PATHS.join('|')}> [concurrency] [seconds]`);
+    process.exit(2);
+  }
+  const concurrency = Number(process.argv[3] ?? 32);
+  const seconds = Number(process.argv[4] ?? 4);
+  const sim = await startSimulatorProcess();
+  const options = {
+    url: sim.url,
+    token: sim.token,
+    clientIdentifier: 'bench-profile',
+    timeoutMs: 10_000,
+    retry: { retries: 2 },
+    deviceName: 'Node-RED',
+  };
+  let operation: () => Promise<unknown>;
+  let close: () => Promise<void> | void;
+  switch (which) {
+    case 'bare': {
+      const bare = bareClient(sim.url, sim.token);
+      operation = () => bare.request('POST', `/butler/${TASK}`);
+      close = () => bare.close();
+      break;
+    }
+    case 'lib':
+    case 'proposed':
+    case 'node-http': {
+      const client =
+        which === 'lib'
+          ? new ButlerClient(options)
+          : new TunedClient(
+              options,
+              which === 'proposed' ? PROPOSED : { ...PROPOSED, nodeHttp: true },
+            );
+      operation = () => client.startTask(TASK);
+      close = () => client.close();
+      break;
+    }
+    case 'adapter': {
+      const adapter = axios.getAdapter('http');
+      const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 60_000 });
+      const headers = new AxiosHeaders(plexHeaders(sim.token));
+      operation = () =>
+        adapter({
+          url: `${sim.url}/butler/${TASK}`,
+          method: 'post',
+          headers: new AxiosHeaders(headers),
+          httpAgent: agent,
+          proxy: false,
+          maxRedirects: 0,
+          maxBodyLength: -1,
+          maxContentLength: 8 * 1024 * 1024,
+          validateStatus: null,
+          responseType: 'text',
+        } as never);
+      close = () => agent.destroy();
+      break;
+    }
+    default: {
+      await deploy({ url: sim.url, token: sim.token }, [
+        {
+          id: 'start',
+          type: 'plex-butler-start',
+          server: 'server',
+          task: TASK,
+          taskType: 'str',
+          wires: [['out']],
+        },
+        { id: 'out', type: 'helper' },
+      ]);
+      const injector = new Injector('start', ['out']);
+      operation = () => injector.send();
+      close = () => undeploy();
+    }
+  }
+  await runLoad(operation, { concurrency, durationMs: 2500 });
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  const cpuBefore = process.cpuUsage();
+  const result = await runLoad(operation, { concurrency, durationMs: seconds * 1000 });
+  const cpu = process.cpuUsage(cpuBefore);
+  const { profile } = await session.post('Profiler.stop');
+  session.disconnect();
+  await close();
+  await sim.stop();
+  const file = path.join(BENCH_DIR, `profile-${which}-c${concurrency}.cpuprofile`);
+  writeFileSync(file, JSON.stringify(profile));
+  console.log(
+    `${which} at concurrency ${concurrency}: ${Math.round(result.perSecond)} req/s, ${((cpu.user + cpu.system) / result.operations).toFixed(0)} µs CPU per request (profiler on), ${result.errors} errors`,
+  );
+  printSummary(summarise(profile as never, 40));
+  console.log(`\nwrote ${path.relative(process.cwd(), file)}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

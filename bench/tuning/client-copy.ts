@@ -1,0 +1,792 @@
+import { setMaxListeners } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
+import axios, { type AxiosResponse } from 'axios';
+import { ButlerError, type ButlerErrorCode } from '../../lib/errors';
+import { parseActivities, parseIdentity, parseTaskList } from '../../lib/parse';
+import {
+  DEFAULT_RETRY_POLICY,
+  RETRYABLE_STATUSES,
+  backoffDelay,
+  parseRetryAfter,
+  type RetryPolicy,
+} from '../../lib/retry';
+import { STATIC_TASK_NAMES, checkTaskNameSyntax, unknownTaskError } from '../../lib/tasks';
+import { nodeHttpTransport } from './node-http-transport';
+import type {
+  Activity,
+  ButlerTask,
+  CallOptions,
+  ServerIdentity,
+  TaskAction,
+  TaskResult,
+  TaskStatus,
+} from '../../lib/types';
+
+export interface TlsOptions {
+  /** Verify the server's certificate (default true). */
+  verify?: boolean;
+  /** Extra CA certificate(s), PEM, trusted on top of the system's. */
+  ca?: string | Buffer;
+  /**
+   * Accept a valid certificate issued for another name: a `*.plex.direct` certificate reached
+   * through a LAN IP address. The chain is still verified.
+   */
+  allowNameMismatch?: boolean;
+}
+
+export interface ButlerClientOptions {
+  /** http(s)://host[:port][/path prefix of a reverse proxy] */
+  url: string;
+  token: string;
+  /** Stable per configured server: a new one registers a new device on the Plex account. */
+  clientIdentifier: string;
+  product?: string;
+  version?: string;
+  platform?: string;
+  device?: string;
+  deviceName?: string;
+  tls?: TlsOptions;
+  /** Per attempt, from sending the request to the last byte of the answer. */
+  timeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
+  /** How long a fetched task list is trusted for name checks. */
+  taskListTtlMs?: number;
+  /** Answers larger than this are refused. */
+  maxResponseBytes?: number;
+}
+
+export interface ConnectionReport {
+  identity: ServerIdentity;
+  tasks: ButlerTask[];
+}
+
+interface RawResponse {
+  status: number;
+  body: string;
+  contentType: string | undefined;
+}
+
+interface SharedCall<T> {
+  controller: AbortController;
+  promise: Promise<T>;
+  waiters: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_TASK_LIST_TTL_MS = 60_000;
+const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+/** Sent as X-Plex-Version; a test keeps it equal to package.json's version. */
+export const PACKAGE_VERSION = '0.1.0';
+
+const TLS_ERROR_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'EPROTO',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
+function invalidConfig(message: string): ButlerError {
+  return new ButlerError('invalid-config', message);
+}
+
+/** Normalises the server URL and refuses what would leak or misroute a request. */
+export function normaliseBaseUrl(raw: unknown): string {
+  if (typeof raw !== 'string' || raw.trim() === '') {
+    throw invalidConfig('no server URL set: use e.g. http://192.168.1.10:32400');
+  }
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw invalidConfig(
+      'the server URL is not a valid URL: use http://<host>:32400, https://<host>:32400 or a reverse-proxy URL such as https://example.com/plex',
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw invalidConfig(`the server URL must start with http:// or https:// (got ${url.protocol})`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw invalidConfig(
+      'the server URL must not contain a user name or password: put the token in the token field',
+    );
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw invalidConfig(
+      'the server URL must not contain "?" or "#": put the token in the token field, not in the URL',
+    );
+  }
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+function checkHeaderValue(name: string, value: unknown, required: boolean): string {
+  if (value === undefined || value === null || value === '') {
+    if (required) throw invalidConfig(`no ${name} set: it is needed for every request to Plex`);
+    return '';
+  }
+  if (typeof value !== 'string' || /[^\t\x20-\x7e\x80-\xff]/.test(value)) {
+    throw invalidConfig(
+      `the ${name} contains characters that cannot be sent in an HTTP header (such as line breaks)`,
+    );
+  }
+  return value.trim();
+}
+
+/** Waits, unless one of the signals aborts first; listeners are removed either way. */
+function sleep(ms: number, signals: readonly AbortSignal[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const aborted = signals.find((signal) => signal.aborted);
+    if (aborted) {
+      reject(aborted.reason);
+      return;
+    }
+    const cleanUp = (): void => {
+      clearTimeout(timer);
+      for (const signal of signals) signal.removeEventListener('abort', onAbort);
+    };
+    function onAbort(this: AbortSignal): void {
+      cleanUp();
+      reject(this.reason);
+    }
+    const timer = setTimeout(() => {
+      cleanUp();
+      resolve();
+    }, ms);
+    for (const signal of signals) signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Tunings measured by bench/tuning.ts, each alone and together. The ones marked "measurement
+ * only" change behaviour and exist to show what a part costs, not to be adopted.
+ */
+interface Requester {
+  request<T>(config: {
+    method: string;
+    url: string;
+    signal: AbortSignal;
+  }): Promise<AxiosResponse<T>>;
+}
+
+export interface Tuning {
+  /** Agents' keepAliveMsecs = the 60 s axios sets on every request: no setsockopt per request. */
+  keepAliveMsecs?: boolean;
+  /** new axios.Axios(own config) instead of axios.create(): no global defaults merged per request. */
+  plainAxios?: boolean;
+  /** adapter: 'http' instead of the ['xhr', 'http', 'fetch'] search. */
+  adapterHttp?: boolean;
+  /** transformRequest: [] (there is never a request body). */
+  noTransformRequest?: boolean;
+  /** transformResponse: [] instead of an identity function. */
+  noTransformResponse?: boolean;
+  /** close() aborts attempts through a Set, not a listener on the lifetime signal per attempt. */
+  lifetimeSet?: boolean;
+  /** knownTaskNames() returns an array kept with the cache, not a new one per call. */
+  cachedNames?: boolean;
+  /** decompress: false (measurement only: axios still advertises gzip). */
+  decompressOff?: boolean;
+  /** maxContentLength: -1 (measurement only: no size limit). */
+  unlimitedContentLength?: boolean;
+  /** responseType 'arraybuffer', decoded here (measurement only). */
+  arraybuffer?: boolean;
+  /** No per-attempt timer (measurement only: no timeout). */
+  noTimer?: boolean;
+  /** No per-attempt AbortController: the caller's signal goes to axios (measurement only). */
+  noController?: boolean;
+  /** The prototype node:http transport of bench/tuning/node-http-transport.ts, not axios. */
+  nodeHttp?: boolean;
+}
+
+/**
+ * A client for one Plex Media Server's Butler API. Knows nothing of Node-RED. Every error it
+ * throws is a ButlerError, which never holds the token, request headers or a raw transport error.
+ */
+export class ButlerClient {
+  readonly baseUrl: string;
+  readonly timeoutMs: number;
+  readonly retryPolicy: Readonly<RetryPolicy>;
+
+  private readonly token: string;
+  private readonly http: Requester;
+  private readonly tuning: Tuning;
+  private readonly attempts = new Set<AbortController>();
+  private cachedTaskNameList: readonly string[] | undefined;
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+  private readonly taskListTtlMs: number;
+  /** Aborted by close(): every request in flight listens to it. */
+  private readonly lifetime = new AbortController();
+  private readonly inflight = new Map<string, SharedCall<unknown>>();
+  private cachedTasks: ButlerTask[] | undefined;
+  private cachedTaskNames: Set<string> | undefined;
+  private cachedAt = 0;
+
+  constructor(options: ButlerClientOptions, tuning: Tuning = {}) {
+    this.tuning = tuning;
+    // Every request in flight listens for close(): many at once is normal, not a leak.
+    setMaxListeners(0, this.lifetime.signal);
+    this.baseUrl = normaliseBaseUrl(options.url);
+    this.token = checkHeaderValue('token', options.token, true);
+    const clientIdentifier = checkHeaderValue('client identifier', options.clientIdentifier, true);
+    this.timeoutMs = positiveNumber(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeout');
+    this.taskListTtlMs = options.taskListTtlMs ?? DEFAULT_TASK_LIST_TTL_MS;
+    this.retryPolicy = Object.freeze({ ...DEFAULT_RETRY_POLICY, ...definedOnly(options.retry) });
+    if (!Number.isInteger(this.retryPolicy.retries) || this.retryPolicy.retries < 0) {
+      throw invalidConfig('retries must be a whole number from 0 upwards');
+    }
+    const tls = options.tls ?? {};
+    const keepAliveMsecs = tuning.keepAliveMsecs ? { keepAliveMsecs: 60_000 } : {};
+    this.httpAgent = new http.Agent({ keepAlive: true, ...keepAliveMsecs });
+    this.httpsAgent = new https.Agent({
+      keepAlive: true,
+      ...keepAliveMsecs,
+      rejectUnauthorized: tls.verify !== false,
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      ...(tls.allowNameMismatch ? { checkServerIdentity: () => undefined } : {}),
+    });
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      'X-Plex-Token': this.token,
+      'X-Plex-Client-Identifier': clientIdentifier,
+      'X-Plex-Product':
+        checkHeaderValue('product', options.product, false) || 'node-red-plex-butler',
+      'X-Plex-Version': checkHeaderValue('version', options.version, false) || PACKAGE_VERSION,
+      'X-Plex-Platform': checkHeaderValue('platform', options.platform, false) || 'Node.js',
+      'X-Plex-Platform-Version': process.versions.node,
+      'X-Plex-Device': checkHeaderValue('device', options.device, false) || 'Node-RED',
+      'X-Plex-Device-Name':
+        checkHeaderValue('device name', options.deviceName, false) || 'Node-RED Plex Butler',
+    };
+    const config = {
+      baseURL: this.baseUrl,
+      // axios.create()'s defaults hold a Content-Type slot after Accept; keeping it keeps the
+      // order of the headers on the wire (POST fills it with x-www-form-urlencoded).
+      headers: tuning.plainAxios
+        ? { Accept: headers.Accept, 'Content-Type': undefined, ...headers }
+        : headers,
+      httpAgent: this.httpAgent,
+      httpsAgent: this.httpsAgent,
+      // Plex is on the LAN or behind the user's own reverse proxy; an environment proxy would misroute it.
+      proxy: false as const,
+      maxRedirects: 0,
+      maxBodyLength: -1,
+      validateStatus: null,
+      responseType: tuning.arraybuffer ? ('arraybuffer' as const) : ('text' as const),
+      transformResponse: tuning.noTransformResponse ? [] : (data: unknown) => data,
+      maxContentLength: tuning.unlimitedContentLength
+        ? -1
+        : (options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES),
+      ...(tuning.adapterHttp ? { adapter: 'http' as const } : {}),
+      ...(tuning.noTransformRequest ? { transformRequest: [] } : {}),
+      ...(tuning.decompressOff ? { decompress: false } : {}),
+    };
+    this.http = tuning.nodeHttp
+      ? nodeHttpTransport({
+          baseUrl: this.baseUrl,
+          headers,
+          httpAgent: this.httpAgent,
+          httpsAgent: this.httpsAgent,
+          maxContentLength: config.maxContentLength,
+        })
+      : tuning.plainAxios
+        ? new axios.Axios(config)
+        : axios.create(config);
+  }
+
+  get closed(): boolean {
+    return this.lifetime.signal.aborted;
+  }
+
+  /** Aborts every request in flight and frees the sockets. The client cannot be used after. */
+  close(): void {
+    if (this.closed) return;
+    this.lifetime.abort(new ButlerError('aborted', 'the Plex client was closed'));
+    for (const controller of this.attempts) controller.abort(this.lifetime.signal.reason);
+    this.attempts.clear();
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  /** GET /butler. Concurrent calls share one request. */
+  listTasks(options: CallOptions = {}): Promise<ButlerTask[]> {
+    return this.shared('GET /butler', options.signal, async (signal) => {
+      const response = await this.request('GET', '/butler', signal);
+      this.expectStatus(response, [200], 'list the Butler tasks');
+      const tasks = parseTaskList(response.body, response.contentType);
+      this.rememberTasks(tasks);
+      return tasks;
+    });
+  }
+
+  /** GET /activities: work running on the server now. Concurrent calls share one request. */
+  listActivities(options: CallOptions = {}): Promise<Activity[]> {
+    return this.shared('GET /activities', options.signal, async (signal) => {
+      const response = await this.request('GET', '/activities', signal);
+      this.expectStatus(response, [200], 'list the server activities');
+      return parseActivities(response.body, response.contentType);
+    });
+  }
+
+  /** GET /identity: answers without a valid token, so it tells "unreachable" from "token rejected". */
+  getIdentity(options: CallOptions = {}): Promise<ServerIdentity> {
+    return this.shared('GET /identity', options.signal, async (signal) => {
+      const response = await this.request('GET', '/identity', signal);
+      this.expectStatus(response, [200], 'read the server identity');
+      return parseIdentity(response.body, response.contentType);
+    });
+  }
+
+  /** Identity first, then the task list: the first failure says what is wrong. */
+  async testConnection(options: CallOptions = {}): Promise<ConnectionReport> {
+    const identity = await this.getIdentity(options);
+    const tasks = await this.listTasks(options);
+    return { identity, tasks };
+  }
+
+  async startAllTasks(options: CallOptions = {}): Promise<TaskResult> {
+    const response = await this.request('POST', '/butler', this.signalFor(options.signal));
+    this.expectStatus(response, [200], 'start all Butler tasks');
+    return result('start', 'all', 'started', response.status);
+  }
+
+  async stopAllTasks(options: CallOptions = {}): Promise<TaskResult> {
+    const response = await this.request('DELETE', '/butler', this.signalFor(options.signal));
+    this.expectStatus(response, [200], 'stop all Butler tasks');
+    return result('stop', 'all', 'stopped', response.status);
+  }
+
+  /** POST /butler/{task}: `started` (200) or `already-running` (202). */
+  async startTask(name: unknown, options: CallOptions = {}): Promise<TaskResult> {
+    const task = await this.validateTaskName(name, options);
+    const response = await this.request('POST', `/butler/${task}`, this.signalFor(options.signal));
+    if (response.status === 200) return result('start', task, 'started', 200);
+    if (response.status === 202) return result('start', task, 'already-running', 202);
+    if (response.status === 404) throw await this.taskVanished(task, options);
+    throw this.statusError(response, `start ${task}`);
+  }
+
+  /** DELETE /butler/{task}: `stopped` (200) or `not-running` (404 for a task the server lists). */
+  async stopTask(name: unknown, options: CallOptions = {}): Promise<TaskResult> {
+    const task = await this.validateTaskName(name, options);
+    const response = await this.request(
+      'DELETE',
+      `/butler/${task}`,
+      this.signalFor(options.signal),
+    );
+    if (response.status === 200) return result('stop', task, 'stopped', 200);
+    // The name was just checked against the live list, so 404 here means "not running".
+    if (response.status === 404) return result('stop', task, 'not-running', 404);
+    throw this.statusError(response, `stop ${task}`);
+  }
+
+  /** The task names to offer: the live list when one was fetched, else the spec's. */
+  knownTaskNames(): readonly string[] {
+    if (this.tuning.cachedNames) return this.cachedTaskNameList ?? STATIC_TASK_NAMES;
+    return this.cachedTasks ? this.cachedTasks.map((task) => task.name) : STATIC_TASK_NAMES;
+  }
+
+  /**
+   * Resolves to the name when the server lists it; refuses malformed names before any
+   * request, and unknown ones with the valid names and a "did you mean".
+   */
+  async validateTaskName(name: unknown, options: CallOptions = {}): Promise<string> {
+    const task = checkTaskNameSyntax(name, this.knownTaskNames());
+    if (this.cachedTaskNames?.has(task) && Date.now() - this.cachedAt < this.taskListTtlMs) {
+      return task;
+    }
+    let tasks: ButlerTask[];
+    try {
+      tasks = await this.listTasks(options);
+    } catch (error) {
+      // Offline fallback: a name from the spec goes ahead, and its own request reports the failure.
+      if (
+        error instanceof ButlerError &&
+        error.code !== 'aborted' &&
+        STATIC_TASK_NAMES.includes(task)
+      ) {
+        return task;
+      }
+      throw error;
+    }
+    if (tasks.some((listed) => listed.name === task)) return task;
+    throw unknownTaskError(
+      task,
+      tasks.map((listed) => listed.name),
+    );
+  }
+
+  private rememberTasks(tasks: ButlerTask[]): void {
+    this.cachedTasks = tasks;
+    this.cachedTaskNames = new Set(tasks.map((task) => task.name));
+    this.cachedTaskNameList = Object.freeze(tasks.map((task) => task.name));
+    this.cachedAt = Date.now();
+  }
+
+  /** A 404 on start for a task we had listed: the server's list changed under us. */
+  private async taskVanished(task: string, options: CallOptions): Promise<ButlerError> {
+    this.cachedAt = 0;
+    try {
+      const tasks = await this.listTasks(options);
+      return unknownTaskError(
+        task,
+        tasks.map((listed) => listed.name),
+      );
+    } catch (error) {
+      return error instanceof ButlerError ? error : unknownTaskError(task, this.knownTaskNames());
+    }
+  }
+
+  private signalFor(signal: AbortSignal | undefined): AbortSignal {
+    return signal ?? this.lifetime.signal;
+  }
+
+  /** One request in flight per key; it is aborted only when every caller waiting on it gave up. */
+  private shared<T>(
+    key: string,
+    callerSignal: AbortSignal | undefined,
+    run: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    if (callerSignal?.aborted) return Promise.reject(abortedError(callerSignal));
+    let entry = this.inflight.get(key) as SharedCall<T> | undefined;
+    if (!entry) {
+      const controller = new AbortController();
+      const created: SharedCall<T> = {
+        controller,
+        waiters: 0,
+        promise: run(controller.signal).finally(() => {
+          if (this.inflight.get(key) === created) this.inflight.delete(key);
+        }),
+      };
+      // Settled even when every waiter has left, so a late rejection is never unhandled.
+      created.promise.catch(() => undefined);
+      this.inflight.set(key, created);
+      entry = created;
+    }
+    const call = entry;
+    call.waiters++;
+    if (!callerSignal) {
+      return call.promise.finally(() => {
+        call.waiters--;
+      });
+    }
+    const signal = callerSignal;
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        call.waiters--;
+        if (call.waiters === 0) call.controller.abort(abortedError(signal));
+        reject(abortedError(signal));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      call.promise.then(
+        (value) => {
+          signal.removeEventListener('abort', onAbort);
+          call.waiters--;
+          resolve(value);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          call.waiters--;
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Sends one request with retries; resolves with any HTTP answer that is not retried. */
+  private async request(method: string, path: string, signal: AbortSignal): Promise<RawResponse> {
+    const policy = this.retryPolicy;
+    const startedAt = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      let failure: ButlerError;
+      let waitMs: number | undefined;
+      try {
+        const response = await this.attempt(method, path, signal);
+        if (!RETRYABLE_STATUSES.has(response.status)) return response;
+        failure = this.statusError(response, `${method} ${path}`);
+        waitMs = parseRetryAfter(response.retryAfter);
+      } catch (error) {
+        failure = this.toButlerError(error, signal);
+      }
+      if (!failure.retryable || attempt >= policy.retries) throw failure;
+      const delay = waitMs ?? backoffDelay(policy, attempt);
+      if (Date.now() - startedAt + delay > policy.maxElapsedMs) throw failure;
+      try {
+        await sleep(delay, [signal, this.lifetime.signal]);
+      } catch (error) {
+        throw this.toButlerError(error, signal);
+      }
+    }
+  }
+
+  private async attempt(
+    method: string,
+    path: string,
+    signal: AbortSignal,
+  ): Promise<RawResponse & { retryAfter?: string }> {
+    if (signal.aborted) throw signal.reason;
+    if (this.closed) throw this.lifetime.signal.reason;
+    const tuning = this.tuning;
+    if (tuning.noController) return this.unguardedAttempt(method, path, signal);
+    const controller = new AbortController();
+    const abort = (reason: unknown): void => controller.abort(reason);
+    const onCallerAbort = (): void => abort(signal.reason);
+    const onClose = (): void => abort(this.lifetime.signal.reason);
+    if (tuning.lifetimeSet) {
+      this.attempts.add(controller);
+      if (signal !== this.lifetime.signal) {
+        signal.addEventListener('abort', onCallerAbort, { once: true });
+      }
+    } else {
+      signal.addEventListener('abort', onCallerAbort, { once: true });
+      if (signal !== this.lifetime.signal) {
+        this.lifetime.signal.addEventListener('abort', onClose, { once: true });
+      }
+    }
+    const timer = tuning.noTimer
+      ? undefined
+      : setTimeout(
+          () =>
+            abort(
+              new ButlerError(
+                'timeout',
+                `Plex did not answer within ${this.timeoutMs} ms: check that the server is running, or raise the timeout in the server config`,
+                { retryable: true },
+              ),
+            ),
+          this.timeoutMs,
+        );
+    try {
+      const response: AxiosResponse<string | Buffer> = await this.http.request({
+        method,
+        url: path,
+        signal: controller.signal,
+      });
+      return toRaw(response);
+    } catch (error) {
+      throw controller.signal.aborted ? controller.signal.reason : error;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onCallerAbort);
+      if (tuning.lifetimeSet) this.attempts.delete(controller);
+      else this.lifetime.signal.removeEventListener('abort', onClose);
+    }
+  }
+
+  /** Measurement only: what the per-attempt controller, listeners and timer cost. */
+  private async unguardedAttempt(
+    method: string,
+    path: string,
+    signal: AbortSignal,
+  ): Promise<RawResponse & { retryAfter?: string }> {
+    const response: AxiosResponse<string | Buffer> = await this.http.request({
+      method,
+      url: path,
+      signal,
+    });
+    return toRaw(response);
+  }
+
+  private expectStatus(response: RawResponse, expected: number[], doing: string): void {
+    if (!expected.includes(response.status)) throw this.statusError(response, doing);
+  }
+
+  private statusError(response: RawResponse & { retryAfter?: string }, doing: string): ButlerError {
+    const status = response.status;
+    const retryAfterMs = parseRetryAfter(response.retryAfter);
+    const details = {
+      status,
+      retryable: RETRYABLE_STATUSES.has(status),
+      ...(retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) } : {}),
+    };
+    const failed = `could not ${doing}:`;
+    let code: ButlerErrorCode;
+    let advice: string;
+    if (status === 401) {
+      code = 'unauthorized';
+      advice = 'token rejected by the server (401): check the token in the server config';
+    } else if (status === 403) {
+      code = 'forbidden';
+      advice =
+        'the server refused this token (403): Butler tasks need the token of the server owner or an admin';
+    } else if (status === 404) {
+      code = 'not-found';
+      advice =
+        'the server has no such endpoint (404): check the server URL and any reverse-proxy path';
+    } else if (status === 429) {
+      code = 'rate-limited';
+      advice =
+        'the server is rate-limiting requests (429): send fewer requests, or wait and try again';
+    } else if (status >= 500) {
+      code = 'server-error';
+      advice = `Plex answered ${status}${RETRYABLE_STATUSES.has(status) ? ': it may be restarting or updating, try again in a minute' : ': an internal server error, see the Plex server logs'}`;
+    } else if (status >= 300 && status < 400) {
+      code = 'bad-response';
+      advice = `the server redirected the request (${status}): use the address it redirects to (often https://) in the server config`;
+    } else if (status >= 400) {
+      code = 'bad-request';
+      advice = `the server refused the request as malformed (${status})`;
+    } else {
+      code = 'bad-response';
+      advice = `the server gave an unexpected answer (${status})`;
+    }
+    return new ButlerError(code, `${failed} ${advice}`, details);
+  }
+
+  /** Turns anything thrown by axios, Node or an abort into a ButlerError without secrets. */
+  private toButlerError(error: unknown, signal: AbortSignal): ButlerError {
+    if (error instanceof ButlerError) return error;
+    if (signal.aborted || this.closed)
+      return abortedError(signal.aborted ? signal : this.lifetime.signal);
+    const codes = errorCodes(error);
+    const has = (...wanted: string[]): boolean => wanted.some((code) => codes.includes(code));
+    const target = new URL(this.baseUrl).host;
+    if (has('ECONNREFUSED')) {
+      return new ButlerError(
+        'connection-refused',
+        `nothing answers at ${target}: check that Plex is running and the host and port in the server URL`,
+        { retryable: true },
+      );
+    }
+    if (has('ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL')) {
+      return new ButlerError(
+        'host-not-found',
+        `the host name in the server URL (${new URL(this.baseUrl).hostname}) cannot be resolved: check it, or use the server's IP address`,
+        { retryable: has('EAI_AGAIN') },
+      );
+    }
+    const tlsCode = codes.find((code) => TLS_ERROR_CODES.has(code));
+    if (tlsCode !== undefined) return tlsError(tlsCode, this.baseUrl);
+    if (has('ETIMEDOUT', 'ECONNABORTED')) {
+      return new ButlerError(
+        'timeout',
+        `the connection to ${target} timed out: check the network and the server URL`,
+        {
+          retryable: true,
+        },
+      );
+    }
+    if (has('ERR_BAD_RESPONSE') && /maxContentLength/i.test(messageOf(error))) {
+      return new ButlerError(
+        'bad-response',
+        'the server sent a far larger answer than a Butler answer can be: check that the URL points at Plex Media Server',
+      );
+    }
+    if (
+      has('ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE') ||
+      /socket hang up|aborted/i.test(messageOf(error))
+    ) {
+      const plainToTls = this.baseUrl.startsWith('http:');
+      return new ButlerError(
+        'connection-reset',
+        `the server closed the connection before answering completely${plainToTls ? ' (if the server only accepts HTTPS on this port, use an https:// URL)' : ''}: try again`,
+        { retryable: true },
+      );
+    }
+    if (has('ERR_BAD_RESPONSE', 'HPE_INVALID_CONSTANT', 'HPE_INVALID_HEADER_TOKEN')) {
+      return new ButlerError(
+        'bad-response',
+        'the server sent an answer that is not valid HTTP: check the server URL and port',
+      );
+    }
+    return new ButlerError(
+      'bad-response',
+      `the request to Plex failed (${codes[0] ?? 'unknown error'})`,
+      {
+        retryable: false,
+      },
+    );
+  }
+}
+
+function toRaw(response: AxiosResponse<string | Buffer>): RawResponse & { retryAfter?: string } {
+  const retryAfter = response.headers['retry-after'];
+  const contentType = response.headers['content-type'];
+  const data = response.data;
+  return {
+    status: response.status,
+    body: typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8') : '',
+    contentType: typeof contentType === 'string' ? contentType : undefined,
+    ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
+  };
+}
+
+function tlsError(code: string, baseUrl: string): ButlerError {
+  let advice: string;
+  if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
+    advice = `the server does not speak HTTPS on this port: use ${baseUrl.replace(/^https:/, 'http:')} or the server's HTTPS port`;
+  } else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    advice =
+      "the server's certificate is for another host name (a *.plex.direct certificate reached by IP address?): use the https://<ip-dashed>.<id>.plex.direct:32400 address, or turn off certificate verification in the server config";
+  } else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
+    advice =
+      "the server's certificate is expired or not yet valid: renew it, or check this machine's clock";
+  } else {
+    advice =
+      "the server's certificate is not trusted (self-signed or unknown issuer): paste its CA certificate (PEM) into the server config, or turn off certificate verification";
+  }
+  return new ButlerError('tls-error', `TLS error (${code}): ${advice}`);
+}
+
+function result(
+  action: TaskAction,
+  task: string,
+  status: TaskStatus,
+  httpStatus: number,
+): TaskResult {
+  return { action, task, status, httpStatus };
+}
+
+function abortedError(signal: AbortSignal): ButlerError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof ButlerError) return reason;
+  return new ButlerError('aborted', 'the request was cancelled before Plex answered');
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : '';
+}
+
+/** Error codes of an error and its causes (axios wraps Node's errors). */
+function errorCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+    const errors = (current as { errors?: unknown }).errors;
+    if (Array.isArray(errors)) {
+      for (const inner of errors) {
+        const innerCode = (inner as { code?: unknown } | null)?.code;
+        if (typeof innerCode === 'string') codes.push(innerCode);
+      }
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return codes;
+}
+
+function positiveNumber(value: unknown, fallback: number, name: string): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) {
+    throw invalidConfig(`${name} must be a positive number of milliseconds`);
+  }
+  return number;
+}
+
+function definedOnly<T extends object>(value: Partial<T> | undefined): Partial<T> {
+  const copy: Partial<T> = {};
+  if (!value) return copy;
+  for (const [key, entry] of Object.entries(value) as [keyof T, T[keyof T]][]) {
+    if (entry !== undefined) copy[key] = entry;
+  }
+  return copy;
+}
