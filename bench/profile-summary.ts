@@ -49,7 +49,6 @@ export function areaOf(url: string, functionName: string): string {
     const match = /\/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
     return `dep: ${match?.[1] ?? url}`;
   }
-  if (url.includes('/bench/tuning/')) return 'client copy (bench/tuning)';
   if (url.includes('/lib/')) return 'our lib/';
   if (url.includes('/nodes/')) return 'our nodes/';
   if (url.includes('/bench/')) return 'bench harness';

@@ -20,11 +20,9 @@ import { deploy, Injector, undeploy } from './node-red';
 import { BENCH_DIR } from './paths';
 import { printSummary, summarise } from './profile-summary';
 import { startSimulatorProcess } from './sim-control';
-import { ButlerClient as TunedClient } from './tuning/client-copy';
-import { PROPOSED } from './tuning/proposed';
 
 const TASK = 'BackupDatabase';
-const PATHS = ['bare', 'lib', 'proposed', 'adapter', 'node-http', 'node'];
+const PATHS = ['bare', 'lib', 'adapter', 'node'];
 
 async function main(): Promise<void> {
   const which = process.argv[2] ?? '';
@@ -52,16 +50,8 @@ async function main(): Promise<void> {
       close = () => bare.close();
       break;
     }
-    case 'lib':
-    case 'proposed':
-    case 'node-http': {
-      const client =
-        which === 'lib'
-          ? new ButlerClient(options)
-          : new TunedClient(
-              options,
-              which === 'proposed' ? PROPOSED : { ...PROPOSED, nodeHttp: true },
-            );
+    case 'lib': {
+      const client = new ButlerClient(options);
       operation = () => client.startTask(TASK);
       close = () => client.close();
       break;
