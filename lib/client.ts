@@ -193,7 +193,7 @@ export class ButlerClient {
   private cachedAt = 0;
 
   constructor(options: ButlerClientOptions) {
-    // Requests waiting to retry and shared calls listen for close(): many at once is normal.
+    // Every request waiting to retry listens for close(): many at once is normal, not a leak.
     setMaxListeners(0, this.lifetime.signal);
     this.baseUrl = normaliseBaseUrl(options.url);
     this.token = checkHeaderValue('token', options.token, true);

@@ -48,11 +48,29 @@ function numberOr(value: unknown, fallback: number): number {
   return Number.isFinite(number) ? number : fallback;
 }
 
-function clientFor(
-  settings: { url: string; token: string; clientId: string; verifyTls: unknown; ca: string },
-  timeout: unknown,
-  retries: unknown,
-): ButlerClient {
+/** The settings a client is made from: a deployed config, or the editor dialog's values. */
+interface ClientSettings {
+  url: string;
+  token: string;
+  clientId: string;
+  verifyTls: unknown;
+  ca: string;
+  timeout: unknown;
+  retries: unknown;
+}
+
+/** The config node id an editor request names: `id` (test connection) or `server` (task list). */
+function configIdOf(body: EditorSettings): string {
+  return textOf(body.id) || textOf(body.server);
+}
+
+/** An empty or unchanged password field means: use the token saved with the deployed config. */
+function wantsSavedToken(body: EditorSettings): boolean {
+  const token = textOf(body.token);
+  return token === '' || token === SAVED_PASSWORD;
+}
+
+function clientFor(settings: ClientSettings): ButlerClient {
   return new ButlerClient({
     url: settings.url,
     token: settings.token,
@@ -61,8 +79,8 @@ function clientFor(
       verify: settings.verifyTls !== false && settings.verifyTls !== 'false',
       ...(settings.ca.trim() !== '' ? { ca: settings.ca } : {}),
     },
-    timeoutMs: numberOr(timeout, 10_000),
-    retry: { retries: numberOr(retries, 2) },
+    timeoutMs: numberOr(settings.timeout, 10_000),
+    retry: { retries: numberOr(settings.retries, 2) },
     deviceName: 'Node-RED',
   });
 }
@@ -73,30 +91,29 @@ export = function registerServer(RED: NodeAPI): void {
     const credentials = (this.credentials ?? {}) as ServerCredentials;
     let client: ButlerClient | undefined;
     let configError: ButlerError | undefined;
-    let host = '';
     try {
-      host = new URL(normaliseBaseUrl(config.url)).host;
-      client = clientFor(
-        {
-          url: config.url,
-          token: credentials.token ?? '',
-          clientId: config.clientId || `node-red-plex-butler-${config.id}`,
-          verifyTls: config.verifyTls,
-          ca: config.ca ?? '',
-        },
-        config.timeout,
-        config.retries,
-      );
+      this.baseUrl = normaliseBaseUrl(config.url);
+      client = clientFor({
+        url: config.url,
+        token: credentials.token ?? '',
+        clientId: config.clientId || `node-red-plex-butler-${config.id}`,
+        verifyTls: config.verifyTls,
+        ca: config.ca ?? '',
+        timeout: config.timeout,
+        retries: config.retries,
+      });
     } catch (error) {
       configError = asButlerError(error);
       this.error(`Plex server config "${config.name || config.id}": ${configError.message}`);
     }
-    this.serverName = config.name || host;
+    this.serverName = config.name || (this.baseUrl ? new URL(this.baseUrl).host : '');
     this.clientId = config.clientId;
-    if (host !== '') this.baseUrl = normaliseBaseUrl(config.url);
     this.getClient = (): ButlerClient => {
-      if (configError) throw configError;
-      if (!client) throw new ButlerError('invalid-config', 'the Plex server config is not usable');
+      if (!client) {
+        throw (
+          configError ?? new ButlerError('invalid-config', 'the Plex server config is not usable')
+        );
+      }
       return client;
     };
     this.on('close', (done: () => void) => {
@@ -117,20 +134,12 @@ export = function registerServer(RED: NodeAPI): void {
    * Settings for an editor request: the dialog's values, with the saved token only when the URL
    * is the deployed one, so that this endpoint cannot be used to send a saved token elsewhere.
    */
-  function editorSettings(body: EditorSettings): {
-    url: string;
-    token: string;
-    clientId: string;
-    verifyTls: unknown;
-    ca: string;
-    timeout: unknown;
-    retries: unknown;
-  } {
-    const id = textOf(body.id) || textOf(body.server);
+  function editorSettings(body: EditorSettings): ClientSettings {
+    const id = configIdOf(body);
     const deployed = id ? (RED.nodes.getNode(id) as ButlerServerNode | null) : null;
     const url = resolveEnv(textOf(body.url));
-    let token = textOf(body.token);
-    if (token === '' || token === SAVED_PASSWORD) {
+    let token: string;
+    if (wantsSavedToken(body)) {
       const saved = id ? ((RED.nodes.getCredentials(id) ?? {}) as ServerCredentials) : {};
       const deployedUrl = deployed?.baseUrl;
       if (!saved.token || deployedUrl === undefined) {
@@ -147,7 +156,7 @@ export = function registerServer(RED: NodeAPI): void {
       }
       token = resolveEnv(saved.token);
     } else {
-      token = resolveEnv(token);
+      token = resolveEnv(textOf(body.token));
     }
     return {
       url,
@@ -157,6 +166,7 @@ export = function registerServer(RED: NodeAPI): void {
       verifyTls: body.verifyTls,
       ca: textOf(body.ca),
       timeout: body.timeout,
+      // The editor waits for the answer: one attempt, no backoff.
       retries: 0,
     };
   }
@@ -165,8 +175,7 @@ export = function registerServer(RED: NodeAPI): void {
     body: EditorSettings,
     use: (client: ButlerClient) => Promise<T>,
   ): Promise<T> {
-    const settings = editorSettings(body);
-    const client = clientFor(settings, settings.timeout, 0);
+    const client = clientFor(editorSettings(body));
     try {
       return await use(client);
     } finally {
@@ -203,13 +212,12 @@ export = function registerServer(RED: NodeAPI): void {
     RED.auth.needsPermission(`${SERVER_TYPE}.read`),
     (req: Request, res: Response) => {
       const body = requestBody(req);
-      const id = textOf(body.server) || textOf(body.id);
+      const id = configIdOf(body);
       const deployed = id ? (RED.nodes.getNode(id) as ButlerServerNode | null) : null;
-      const useDeployed =
-        deployed && (textOf(body.token) === '' || textOf(body.token) === SAVED_PASSWORD);
-      const listing = useDeployed
-        ? Promise.resolve().then(() => deployed.getClient().listTasks())
-        : withEditorClient(body, (client) => client.listTasks());
+      const listing =
+        deployed && wantsSavedToken(body)
+          ? Promise.resolve().then(() => deployed.getClient().listTasks())
+          : withEditorClient(body, (client) => client.listTasks());
       listing
         .then((tasks) => {
           res.json({

@@ -91,10 +91,11 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
           : client.stopAllTasks({ signal });
       }
       if (typeof task !== 'string') {
+        const validTasks = client.knownTaskNames();
         throw new ButlerError(
           'invalid-task',
-          `the task name must be a string, got ${describeValue(task)}: use one of ${client.knownTaskNames().join(', ')}`,
-          { validTasks: client.knownTaskNames() },
+          `the task name must be a string, got ${describeValue(task)}: use one of ${validTasks.join(', ')}`,
+          { validTasks },
         );
       }
       return action === 'start'
