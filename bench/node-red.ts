@@ -44,12 +44,6 @@ const catchNode: NodeModule = require(
 const NAMESPACE = '@plex-butler/node-red-plex-butler';
 const LOCALES = path.join(REPOSITORY, 'nodes', 'locales');
 
-/**
- * An experiment, off unless BENCH_EXPERIMENT=i18n-cache: translations without substitutions
- * are looked up once, which is what caching the status texts in nodes/common.ts would give.
- */
-export const I18N_CACHE = (process.env.BENCH_EXPERIMENT ?? '').split(',').includes('i18n-cache');
-
 /** Each node set gets its own RED with `_` bound to its catalog, as the registry does. */
 function withCatalog(type: string, register: NodeModule): NodeModule {
   return (RED: NodeAPI) => {
@@ -57,15 +51,7 @@ function withCatalog(type: string, register: NodeModule): NodeModule {
     const namespace = `${NAMESPACE}/${type}`;
     const translate: I18n['_'] = (key, substitutions) =>
       i18n._(key.includes(':') ? key : `${namespace}:${key}`, substitutions);
-    const cache = new Map<string, string>();
-    scoped._ = !I18N_CACHE
-      ? translate
-      : (key, substitutions) => {
-          if (substitutions !== undefined) return translate(key, substitutions);
-          let text = cache.get(key);
-          if (text === undefined) cache.set(key, (text = translate(key)));
-          return text;
-        };
+    scoped._ = translate;
     register(scoped);
   };
 }
@@ -145,6 +131,15 @@ export interface FlowNode {
   id: string;
   type: string;
   [key: string]: unknown;
+}
+
+/** A start or stop node for the benchmark task, wired to helper `out`, on server `server`. */
+export function taskActionNode(
+  id: string,
+  type: 'plex-butler-start' | 'plex-butler-stop',
+  task: string,
+): FlowNode {
+  return { id, type, server: 'server', task, taskType: 'str', wires: [['out']] };
 }
 
 export interface ServerSettings {

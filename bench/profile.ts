@@ -16,7 +16,7 @@ import axios, { AxiosHeaders } from 'axios';
 import { ButlerClient } from '../lib';
 import { bareClient, plexHeaders } from './bare';
 import { runLoad } from './load';
-import { deploy, Injector, undeploy } from './node-red';
+import { deploy, Injector, taskActionNode, undeploy } from './node-red';
 import { BENCH_DIR } from './paths';
 import { printSummary, summarise } from './profile-summary';
 import { startSimulatorProcess } from './sim-control';
@@ -78,14 +78,7 @@ async function main(): Promise<void> {
     }
     default: {
       await deploy({ url: sim.url, token: sim.token }, [
-        {
-          id: 'start',
-          type: 'plex-butler-start',
-          server: 'server',
-          task: TASK,
-          taskType: 'str',
-          wires: [['out']],
-        },
+        taskActionNode('start', 'plex-butler-start', TASK),
         { id: 'out', type: 'helper' },
       ]);
       const injector = new Injector('start', ['out']);

@@ -8,9 +8,8 @@
  *
  * --markdown also prints the tables as Markdown (the README's Performance section); --quick
  * shortens every phase (to try the harness, not for figures); --only runs some phases:
- * overhead, burst, connections, memory, redeploys, slow. BENCH_EXPERIMENT=i18n-cache looks
- * each status text up once instead of per message (what a cache in nodes/common.ts would give).
- * Partial runs and experiments write bench/results-partial.json.
+ * overhead, burst, connections, memory, redeploys, slow. Partial runs write
+ * bench/results-partial.json.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -25,6 +24,7 @@ import {
   MINIMAL_START,
   nodeRedVersion,
   runtimeEvents,
+  taskActionNode,
   undeploy,
   type FlowNode,
 } from './node-red';
@@ -36,18 +36,14 @@ const QUICK = process.argv.includes('--quick');
 const onlyIndex = process.argv.indexOf('--only');
 /** --only overhead,burst,connections,memory,redeploys,slow: run some phases (for experiments). */
 const ONLY = onlyIndex > 0 ? new Set(process.argv[onlyIndex + 1].split(',')) : undefined;
-const EXPERIMENT = process.env.BENCH_EXPERIMENT ?? '';
 const phase = (name: string): boolean => {
   const run = !ONLY || ONLY.has(name);
   if (run) log(name);
   return run;
 };
 const MARKDOWN = process.argv.includes('--markdown');
-/** Partial runs and experiments do not overwrite the figures of a full run. */
-const RESULTS_FILE = path.join(
-  BENCH_DIR,
-  ONLY || EXPERIMENT ? 'results-partial.json' : 'results.json',
-);
+/** Partial runs do not overwrite the figures of a full run. */
+const RESULTS_FILE = path.join(BENCH_DIR, ONLY ? 'results-partial.json' : 'results.json');
 const TASK = 'BackupDatabase';
 const START_PATH = `/butler/${TASK}`;
 
@@ -96,17 +92,7 @@ function log(line: string): void {
 }
 
 function startFlow(): FlowNode[] {
-  return [
-    {
-      id: 'start',
-      type: 'plex-butler-start',
-      server: 'server',
-      task: TASK,
-      taskType: 'str',
-      wires: [['out']],
-    },
-    { id: 'out', type: 'helper' },
-  ];
+  return [taskActionNode('start', 'plex-butler-start', TASK), { id: 'out', type: 'helper' }];
 }
 
 // ---- 1. overhead ------------------------------------------------------------------------------
@@ -382,22 +368,8 @@ async function connections(sim: SimulatorProcess) {
 
 async function memory(sim: SimulatorProcess) {
   await deploy({ url: sim.url, token: sim.token, timeout: TIMEOUT_MS, retries: RETRIES }, [
-    {
-      id: 'start',
-      type: 'plex-butler-start',
-      server: 'server',
-      task: TASK,
-      taskType: 'str',
-      wires: [['out']],
-    },
-    {
-      id: 'stop',
-      type: 'plex-butler-stop',
-      server: 'server',
-      task: TASK,
-      taskType: 'str',
-      wires: [['out']],
-    },
+    taskActionNode('start', 'plex-butler-start', TASK),
+    taskActionNode('stop', 'plex-butler-stop', TASK),
     { id: 'out', type: 'helper' },
   ]);
   const start = new Injector('start', ['out']);
@@ -490,22 +462,8 @@ async function redeploys(sim: SimulatorProcess) {
       property: 'payload',
       wires: [['out']],
     },
-    {
-      id: 'start',
-      type: 'plex-butler-start',
-      server: 'server',
-      task: TASK,
-      taskType: 'str',
-      wires: [['out']],
-    },
-    {
-      id: 'stop',
-      type: 'plex-butler-stop',
-      server: 'server',
-      task: TASK,
-      taskType: 'str',
-      wires: [['out']],
-    },
+    taskActionNode('start', 'plex-butler-start', TASK),
+    taskActionNode('stop', 'plex-butler-stop', TASK),
     { id: 'out', type: 'helper' },
   ];
   const server = { url: sim.url, token: sim.token, timeout: TIMEOUT_MS, retries: RETRIES };
@@ -681,7 +639,6 @@ async function main(): Promise<void> {
     nodeRed: nodeRedVersion(),
     axios: packageVersion('axios'),
     compiled: !FROM_SOURCES,
-    experiment: EXPERIMENT,
     phases: ONLY ? [...ONLY] : 'all',
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? '',
@@ -755,7 +712,7 @@ async function main(): Promise<void> {
   ];
 
   console.log(
-    `\nPlex Butler nodes benchmark: Node ${environment.node}, Node-RED ${environment.nodeRed}, axios ${environment.axios}, ${environment.cpus} CPUs, load average ${environment.loadAverageBefore[0]} → ${environment.loadAverageAfter[0]}, ${environment.seconds} s${QUICK ? ' (--quick: not for figures)' : ''}${EXPERIMENT ? ` (experiment: ${EXPERIMENT})` : ''}`,
+    `\nPlex Butler nodes benchmark: Node ${environment.node}, Node-RED ${environment.nodeRed}, axios ${environment.axios}, ${environment.cpus} CPUs, load average ${environment.loadAverageBefore[0]} → ${environment.loadAverageAfter[0]}, ${environment.seconds} s${QUICK ? ' (--quick: not for figures)' : ''}`,
   );
   console.log(
     `${FROM_SOURCES ? 'FROM TYPESCRIPT SOURCES UNDER TSX: esbuild adds a __name() call per closure, which production code (tsc) has not; npm run bench runs the tsc output.\n' : ''}Simulator in its own process on loopback, latency 0 unless stated. Medians of ${SETTINGS.rounds} alternating rounds of ${SETTINGS.roundMs} ms; latency percentiles over all rounds; CPU/msg is this process's CPU time per message.\n`,
