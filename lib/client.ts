@@ -4,13 +4,8 @@ import https from 'node:https';
 import axios, { type Axios, type AxiosResponse } from 'axios';
 import { ButlerError, type ButlerErrorCode } from './errors';
 import { parseActivities, parseIdentity, parseTaskList } from './parse';
-import {
-  DEFAULT_RETRY_POLICY,
-  RETRYABLE_STATUSES,
-  backoffDelay,
-  parseRetryAfter,
-  type RetryPolicy,
-} from './retry';
+import { RETRYABLE_STATUSES, backoffDelay, parseRetryAfter, type RetryPolicy } from './retry';
+import { resolveSettings, type ButlerClientOptions } from './settings';
 import { STATIC_TASK_NAMES, checkTaskNameSyntax, unknownTaskError } from './tasks';
 import type {
   Activity,
@@ -21,39 +16,6 @@ import type {
   TaskResult,
   TaskStatus,
 } from './types';
-
-export interface TlsOptions {
-  /** Verify the server's certificate (default true). */
-  verify?: boolean;
-  /** Extra CA certificate(s), PEM, trusted on top of the system's. */
-  ca?: string | Buffer;
-  /**
-   * Accept a valid certificate issued for another name: a `*.plex.direct` certificate reached
-   * through a LAN IP address. The chain is still verified.
-   */
-  allowNameMismatch?: boolean;
-}
-
-export interface ButlerClientOptions {
-  /** http(s)://host[:port][/path prefix of a reverse proxy] */
-  url: string;
-  token: string;
-  /** Stable per configured server: a new one registers a new device on the Plex account. */
-  clientIdentifier: string;
-  product?: string;
-  version?: string;
-  platform?: string;
-  device?: string;
-  deviceName?: string;
-  tls?: TlsOptions;
-  /** Per attempt, from sending the request to the last byte of the answer. */
-  timeoutMs?: number;
-  retry?: Partial<RetryPolicy>;
-  /** How long a fetched task list is trusted for name checks. */
-  taskListTtlMs?: number;
-  /** Answers larger than this are refused. */
-  maxResponseBytes?: number;
-}
 
 export interface ConnectionReport {
   identity: ServerIdentity;
@@ -72,17 +34,12 @@ interface SharedCall<T> {
   waiters: number;
 }
 
-const DEFAULT_TIMEOUT_MS = 10_000;
-const DEFAULT_TASK_LIST_TTL_MS = 60_000;
-const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 /**
  * axios turns TCP keep-alive on with a 60 s delay for every request it sends; an agent with
  * another delay (Node's default is 1 s) sets its own back each time a socket returns to the
  * pool: two setsockopt calls per request. The same value on both sides makes them no-ops.
  */
 const TCP_KEEP_ALIVE_MS = 60_000;
-/** Sent as X-Plex-Version; a test keeps it equal to package.json's version. */
-export const PACKAGE_VERSION = '0.1.0';
 
 const TLS_ERROR_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -98,52 +55,6 @@ const TLS_ERROR_CODES = new Set([
   'EPROTO',
   'ERR_SSL_WRONG_VERSION_NUMBER',
 ]);
-
-function invalidConfig(message: string): ButlerError {
-  return new ButlerError('invalid-config', message);
-}
-
-/** Normalises the server URL and refuses what would leak or misroute a request. */
-export function normaliseBaseUrl(raw: unknown): string {
-  if (typeof raw !== 'string' || raw.trim() === '') {
-    throw invalidConfig('no server URL set: use e.g. http://192.168.1.10:32400');
-  }
-  let url: URL;
-  try {
-    url = new URL(raw.trim());
-  } catch {
-    throw invalidConfig(
-      'the server URL is not a valid URL: use http://<host>:32400, https://<host>:32400 or a reverse-proxy URL such as https://example.com/plex',
-    );
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalidConfig(`the server URL must start with http:// or https:// (got ${url.protocol})`);
-  }
-  if (url.username !== '' || url.password !== '') {
-    throw invalidConfig(
-      'the server URL must not contain a user name or password: put the token in the token field',
-    );
-  }
-  if (url.search !== '' || url.hash !== '') {
-    throw invalidConfig(
-      'the server URL must not contain "?" or "#": put the token in the token field, not in the URL',
-    );
-  }
-  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
-}
-
-function checkHeaderValue(name: string, value: unknown, required: boolean): string {
-  if (value === undefined || value === null || value === '') {
-    if (required) throw invalidConfig(`no ${name} set: it is needed for every request to Plex`);
-    return '';
-  }
-  if (typeof value !== 'string' || /[^\t\x20-\x7e\x80-\xff]/.test(value)) {
-    throw invalidConfig(
-      `the ${name} contains characters that cannot be sent in an HTTP header (such as line breaks)`,
-    );
-  }
-  return value.trim();
-}
 
 /** Waits, unless one of the signals aborts first; listeners are removed either way. */
 function sleep(ms: number, signals: readonly AbortSignal[]): Promise<void> {
@@ -178,7 +89,6 @@ export class ButlerClient {
   readonly timeoutMs: number;
   readonly retryPolicy: Readonly<RetryPolicy>;
 
-  private readonly token: string;
   private readonly http: Axios;
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
@@ -195,37 +105,18 @@ export class ButlerClient {
   constructor(options: ButlerClientOptions) {
     // Every request waiting to retry listens for close(): many at once is normal, not a leak.
     setMaxListeners(0, this.lifetime.signal);
-    this.baseUrl = normaliseBaseUrl(options.url);
-    this.token = checkHeaderValue('token', options.token, true);
-    const clientIdentifier = checkHeaderValue('client identifier', options.clientIdentifier, true);
-    this.timeoutMs = positiveNumber(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeout');
-    this.taskListTtlMs = options.taskListTtlMs ?? DEFAULT_TASK_LIST_TTL_MS;
-    this.retryPolicy = Object.freeze({ ...DEFAULT_RETRY_POLICY, ...definedOnly(options.retry) });
-    if (!Number.isInteger(this.retryPolicy.retries) || this.retryPolicy.retries < 0) {
-      throw invalidConfig('retries must be a whole number from 0 upwards');
-    }
-    const tls = options.tls ?? {};
+    const settings = resolveSettings(options);
+    this.baseUrl = settings.baseUrl;
+    this.timeoutMs = settings.timeoutMs;
+    this.taskListTtlMs = settings.taskListTtlMs;
+    this.retryPolicy = settings.retryPolicy;
+    const headers = settings.headers;
     this.httpAgent = new http.Agent({ keepAlive: true, keepAliveMsecs: TCP_KEEP_ALIVE_MS });
     this.httpsAgent = new https.Agent({
       keepAlive: true,
       keepAliveMsecs: TCP_KEEP_ALIVE_MS,
-      rejectUnauthorized: tls.verify !== false,
-      ...(tls.ca ? { ca: tls.ca } : {}),
-      ...(tls.allowNameMismatch ? { checkServerIdentity: () => undefined } : {}),
+      ...settings.tlsOptions,
     });
-    const headers: Record<string, string> = {
-      Accept: 'application/json',
-      'X-Plex-Token': this.token,
-      'X-Plex-Client-Identifier': clientIdentifier,
-      'X-Plex-Product':
-        checkHeaderValue('product', options.product, false) || 'node-red-plex-butler',
-      'X-Plex-Version': checkHeaderValue('version', options.version, false) || PACKAGE_VERSION,
-      'X-Plex-Platform': checkHeaderValue('platform', options.platform, false) || 'Node.js',
-      'X-Plex-Platform-Version': process.versions.node,
-      'X-Plex-Device': checkHeaderValue('device', options.device, false) || 'Node-RED',
-      'X-Plex-Device-Name':
-        checkHeaderValue('device name', options.deviceName, false) || 'Node-RED Plex Butler',
-    };
     // An Axios of our own config only, not axios.create(): that merges axios's global defaults
     // (header buckets per method, transforms, transitional options) into every request's
     // config again, the largest single cost of a request in a profile. None of them changes
@@ -244,7 +135,7 @@ export class ButlerClient {
       validateStatus: null,
       // The body stays the text it came as: no transformResponse, no JSON guessing.
       responseType: 'text',
-      maxContentLength: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      maxContentLength: settings.maxResponseBytes,
       maxBodyLength: -1,
     });
   }
@@ -686,22 +577,4 @@ function errorCodes(error: unknown): string[] {
     current = (current as { cause?: unknown }).cause;
   }
   return codes;
-}
-
-function positiveNumber(value: unknown, fallback: number, name: string): number {
-  if (value === undefined || value === null || value === '') return fallback;
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0) {
-    throw invalidConfig(`${name} must be a positive number of milliseconds`);
-  }
-  return number;
-}
-
-function definedOnly<T extends object>(value: Partial<T> | undefined): Partial<T> {
-  const copy: Partial<T> = {};
-  if (!value) return copy;
-  for (const [key, entry] of Object.entries(value) as [keyof T, T[keyof T]][]) {
-    if (entry !== undefined) copy[key] = entry;
-  }
-  return copy;
 }

@@ -1,5 +1,7 @@
-export { ButlerClient, normaliseBaseUrl } from './client';
-export type { ButlerClientOptions, ConnectionReport, TlsOptions } from './client';
+export { ButlerClient } from './client';
+export type { ConnectionReport } from './client';
+export { PACKAGE_VERSION, normaliseBaseUrl, resolveSettings } from './settings';
+export type { ButlerClientOptions, ResolvedSettings, TlsOptions } from './settings';
 export { ButlerError, isButlerError } from './errors';
 export type { ButlerErrorCode, ButlerErrorDetails } from './errors';
 export { DEFAULT_RETRY_POLICY, RETRYABLE_STATUSES } from './retry';

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ButlerClient, STATIC_TASK_NAMES, type ButlerClientOptions } from '../../lib';
-import { PACKAGE_VERSION } from '../../lib/client';
+import { PACKAGE_VERSION } from '../../lib/settings';
 import type { PlexSimulator } from '../../simulator';
 import { startSimulator } from '../support/simulator';
 import { everythingVisible, rejectsWithCode } from '../support/errors';

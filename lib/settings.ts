@@ -1,0 +1,157 @@
+import type https from 'node:https';
+import { ButlerError } from './errors';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
+
+export interface TlsOptions {
+  /** Verify the server's certificate (default true). */
+  verify?: boolean;
+  /** Extra CA certificate(s), PEM, trusted on top of the system's. */
+  ca?: string | Buffer;
+  /**
+   * Accept a valid certificate issued for another name: a `*.plex.direct` certificate reached
+   * through a LAN IP address. The chain is still verified.
+   */
+  allowNameMismatch?: boolean;
+}
+
+export interface ButlerClientOptions {
+  /** http(s)://host[:port][/path prefix of a reverse proxy] */
+  url: string;
+  token: string;
+  /** Stable per configured server: a new one registers a new device on the Plex account. */
+  clientIdentifier: string;
+  product?: string;
+  version?: string;
+  platform?: string;
+  device?: string;
+  deviceName?: string;
+  tls?: TlsOptions;
+  /** Per attempt, from sending the request to the last byte of the answer. */
+  timeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
+  /** How long a fetched task list is trusted for name checks. */
+  taskListTtlMs?: number;
+  /** Answers larger than this are refused. */
+  maxResponseBytes?: number;
+}
+
+/** Sent as X-Plex-Version; a test keeps it equal to package.json's version. */
+export const PACKAGE_VERSION = '0.1.0';
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_TASK_LIST_TTL_MS = 60_000;
+const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+/** The options checked once, in the shape the HTTP client and the notification socket use. */
+export interface ResolvedSettings {
+  baseUrl: string;
+  /** Every header Plex wants on every request, the token among them. */
+  headers: Readonly<Record<string, string>>;
+  timeoutMs: number;
+  retryPolicy: Readonly<RetryPolicy>;
+  taskListTtlMs: number;
+  maxResponseBytes: number;
+  /** For an https.Agent or a TLS socket: verification, extra CA, name-mismatch tolerance. */
+  tlsOptions: https.AgentOptions;
+}
+
+/** Checks the options; throws an `invalid-config` ButlerError naming the problem. */
+export function resolveSettings(options: ButlerClientOptions): ResolvedSettings {
+  const baseUrl = normaliseBaseUrl(options.url);
+  const token = checkHeaderValue('token', options.token, true);
+  const clientIdentifier = checkHeaderValue('client identifier', options.clientIdentifier, true);
+  const retryPolicy = Object.freeze({ ...DEFAULT_RETRY_POLICY, ...definedOnly(options.retry) });
+  if (!Number.isInteger(retryPolicy.retries) || retryPolicy.retries < 0) {
+    throw invalidConfig('retries must be a whole number from 0 upwards');
+  }
+  const tls = options.tls ?? {};
+  return {
+    baseUrl,
+    headers: Object.freeze({
+      Accept: 'application/json',
+      'X-Plex-Token': token,
+      'X-Plex-Client-Identifier': clientIdentifier,
+      'X-Plex-Product':
+        checkHeaderValue('product', options.product, false) || 'node-red-plex-butler',
+      'X-Plex-Version': checkHeaderValue('version', options.version, false) || PACKAGE_VERSION,
+      'X-Plex-Platform': checkHeaderValue('platform', options.platform, false) || 'Node.js',
+      'X-Plex-Platform-Version': process.versions.node,
+      'X-Plex-Device': checkHeaderValue('device', options.device, false) || 'Node-RED',
+      'X-Plex-Device-Name':
+        checkHeaderValue('device name', options.deviceName, false) || 'Node-RED Plex Butler',
+    }),
+    timeoutMs: positiveNumber(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeout'),
+    retryPolicy,
+    taskListTtlMs: options.taskListTtlMs ?? DEFAULT_TASK_LIST_TTL_MS,
+    maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    tlsOptions: {
+      rejectUnauthorized: tls.verify !== false,
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      ...(tls.allowNameMismatch ? { checkServerIdentity: () => undefined } : {}),
+    },
+  };
+}
+
+function invalidConfig(message: string): ButlerError {
+  return new ButlerError('invalid-config', message);
+}
+
+/** Normalises the server URL and refuses what would leak or misroute a request. */
+export function normaliseBaseUrl(raw: unknown): string {
+  if (typeof raw !== 'string' || raw.trim() === '') {
+    throw invalidConfig('no server URL set: use e.g. http://192.168.1.10:32400');
+  }
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw invalidConfig(
+      'the server URL is not a valid URL: use http://<host>:32400, https://<host>:32400 or a reverse-proxy URL such as https://example.com/plex',
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw invalidConfig(`the server URL must start with http:// or https:// (got ${url.protocol})`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw invalidConfig(
+      'the server URL must not contain a user name or password: put the token in the token field',
+    );
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw invalidConfig(
+      'the server URL must not contain "?" or "#": put the token in the token field, not in the URL',
+    );
+  }
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+function checkHeaderValue(name: string, value: unknown, required: boolean): string {
+  if (value === undefined || value === null || value === '') {
+    if (required) throw invalidConfig(`no ${name} set: it is needed for every request to Plex`);
+    return '';
+  }
+  if (typeof value !== 'string' || /[^\t\x20-\x7e\x80-\xff]/.test(value)) {
+    throw invalidConfig(
+      `the ${name} contains characters that cannot be sent in an HTTP header (such as line breaks)`,
+    );
+  }
+  return value.trim();
+}
+
+function positiveNumber(value: unknown, fallback: number, name: string): number {
+  if (value === undefined || value === null || value === '') return fallback;
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) {
+    throw invalidConfig(`${name} must be a positive number of milliseconds`);
+  }
+  return number;
+}
+
+function definedOnly<T extends object>(value: Partial<T> | undefined): Partial<T> {
+  const copy: Partial<T> = {};
+  if (!value) return copy;
+  for (const [key, entry] of Object.entries(value) as [keyof T, T[keyof T]][]) {
+    if (entry !== undefined) copy[key] = entry;
+  }
+  return copy;
+}
