@@ -22,3 +22,9 @@ export type {
   TaskResult,
   TaskStatus,
 } from './types';
+export { ActivityWatcher, NOTIFICATIONS_PATH } from './watch';
+export type { ActivityEvent, WatchOptions, WatchState, WatchStatus } from './watch';
+export { CompletionTracker, matchesActivity } from './completion';
+export type { ActivityMatch, CompletionOptions, CompletionReport } from './completion';
+export { parseActivityNotification } from './parse';
+export type { ActivityEventKind, ParsedActivityEvent } from './parse';

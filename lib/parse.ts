@@ -212,3 +212,40 @@ export function parseIdentity(body: string, contentType: string | undefined): Se
     version: toText(container.version),
   };
 }
+
+export type ActivityEventKind = 'started' | 'updated' | 'ended';
+
+/** One activity event from the notification socket. */
+export interface ParsedActivityEvent {
+  event: ActivityEventKind;
+  activity: Activity;
+}
+
+const EVENT_KINDS = new Set<string>(['started', 'updated', 'ended']);
+
+/**
+ * A notification socket message: `{"NotificationContainer": {"type": "activity",
+ * "ActivityNotification": [{event, uuid, Activity}]}}`. Other notification types, and entries
+ * that are not well-formed, give no events: the socket carries more than activities.
+ */
+export function parseActivityNotification(text: string): ParsedActivityEvent[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  if (!isRecord(parsed) || !isRecord(parsed.NotificationContainer)) return [];
+  const container = parsed.NotificationContainer;
+  if (container.type !== 'activity') return [];
+  const events: ParsedActivityEvent[] = [];
+  for (const entry of asArray(container.ActivityNotification)) {
+    if (!isRecord(entry) || typeof entry.event !== 'string' || !EVENT_KINDS.has(entry.event)) {
+      continue;
+    }
+    const raw = isRecord(entry.Activity) ? entry.Activity : {};
+    const activity = normaliseActivity({ uuid: entry.uuid, ...raw });
+    if (activity) events.push({ event: entry.event as ActivityEventKind, activity });
+  }
+  return events;
+}

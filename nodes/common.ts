@@ -1,5 +1,11 @@
 import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
-import { ButlerClient, ButlerError, type ButlerErrorCode } from '../lib';
+import {
+  ButlerClient,
+  ButlerError,
+  type ActivityWatcher,
+  type ButlerErrorCode,
+  type WatchOptions,
+} from '../lib';
 
 export const SERVER_TYPE = 'plex-butler-server';
 
@@ -12,6 +18,14 @@ export interface ButlerServerNode extends Node {
   clientId?: string;
   /** Throws the ButlerError that made the config unusable (bad URL, no token…). */
   getClient(): ButlerClient;
+  /**
+   * The server's one activity watcher, started on first use; every call needs a
+   * releaseWatcher() when the user closes. Throws like getClient().
+   */
+  acquireWatcher(): ActivityWatcher;
+  releaseWatcher(): void;
+  /** From the config: how often GET /activities is read when the socket is refused. */
+  watchOptions: WatchOptions;
 }
 
 export type SendFunction = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;

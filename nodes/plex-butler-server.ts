@@ -1,6 +1,13 @@
 import type { Request, Response } from 'express';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { ButlerClient, ButlerError, STATIC_TASK_NAMES, normaliseBaseUrl } from '../lib';
+import {
+  ActivityWatcher,
+  ButlerClient,
+  ButlerError,
+  STATIC_TASK_NAMES,
+  normaliseBaseUrl,
+  type ButlerClientOptions,
+} from '../lib';
 import { SERVER_TYPE, asButlerError, type ButlerServerNode } from './common';
 
 interface ServerConfig extends NodeDef {
@@ -10,6 +17,8 @@ interface ServerConfig extends NodeDef {
   ca: string;
   timeout: number | string;
   retries: number | string;
+  /** Seconds between GET /activities reads when the notification socket is refused. */
+  pollInterval?: number | string;
 }
 
 interface ServerCredentials {
@@ -70,8 +79,8 @@ function wantsSavedToken(body: EditorSettings): boolean {
   return token === '' || token === SAVED_PASSWORD;
 }
 
-function clientFor(settings: ClientSettings): ButlerClient {
-  return new ButlerClient({
+function clientOptionsFor(settings: ClientSettings): ButlerClientOptions {
+  return {
     url: settings.url,
     token: settings.token,
     clientIdentifier: settings.clientId,
@@ -82,7 +91,11 @@ function clientFor(settings: ClientSettings): ButlerClient {
     timeoutMs: numberOr(settings.timeout, 10_000),
     retry: { retries: numberOr(settings.retries, 2) },
     deviceName: 'Node-RED',
-  });
+  };
+}
+
+function clientFor(settings: ClientSettings): ButlerClient {
+  return new ButlerClient(clientOptionsFor(settings));
 }
 
 export = function registerServer(RED: NodeAPI): void {
@@ -90,10 +103,13 @@ export = function registerServer(RED: NodeAPI): void {
     RED.nodes.createNode(this, config);
     const credentials = (this.credentials ?? {}) as ServerCredentials;
     let client: ButlerClient | undefined;
+    let clientOptions: ButlerClientOptions | undefined;
     let configError: ButlerError | undefined;
+    let watcher: ActivityWatcher | undefined;
+    let watcherUsers = 0;
     try {
       this.baseUrl = normaliseBaseUrl(config.url);
-      client = clientFor({
+      clientOptions = clientOptionsFor({
         url: config.url,
         token: credentials.token ?? '',
         clientId: config.clientId || `node-red-plex-butler-${config.id}`,
@@ -102,12 +118,15 @@ export = function registerServer(RED: NodeAPI): void {
         timeout: config.timeout,
         retries: config.retries,
       });
+      client = new ButlerClient(clientOptions);
     } catch (error) {
       configError = asButlerError(error);
       this.error(`Plex server config "${config.name || config.id}": ${configError.message}`);
     }
     this.serverName = config.name || (this.baseUrl ? new URL(this.baseUrl).host : '');
     this.clientId = config.clientId;
+    const pollSeconds = numberOr(config.pollInterval, 5);
+    this.watchOptions = { pollIntervalMs: (pollSeconds > 0 ? pollSeconds : 5) * 1000 };
     this.getClient = (): ButlerClient => {
       if (!client) {
         throw (
@@ -116,7 +135,30 @@ export = function registerServer(RED: NodeAPI): void {
       }
       return client;
     };
+    // One notification socket per server, opened for the first user, closed after the last.
+    this.acquireWatcher = (): ActivityWatcher => {
+      if (!clientOptions) {
+        throw (
+          configError ?? new ButlerError('invalid-config', 'the Plex server config is not usable')
+        );
+      }
+      if (!watcher) {
+        watcher = new ActivityWatcher(clientOptions, this.watchOptions);
+        watcher.start();
+      }
+      watcherUsers += 1;
+      return watcher;
+    };
+    this.releaseWatcher = (): void => {
+      watcherUsers = Math.max(0, watcherUsers - 1);
+      if (watcherUsers === 0) {
+        watcher?.close();
+        watcher = undefined;
+      }
+    };
     this.on('close', (done: () => void) => {
+      watcher?.close();
+      watcher = undefined;
       client?.close();
       done();
     });

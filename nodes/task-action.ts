@@ -1,18 +1,38 @@
-import type { Node, NodeAPI, NodeDef, NodeMessageInFlow, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import {
   ButlerError,
+  CompletionTracker,
   describeValue,
+  type ActivityWatcher,
   type ButlerClient,
   type TaskAction,
   type TaskResult,
 } from '../lib';
-import { ButlerNodeRunner, clock, type DoneFunction, type SendFunction } from './common';
+import {
+  ButlerNodeRunner,
+  asButlerError,
+  clock,
+  errorStatus,
+  type DoneFunction,
+  type SendFunction,
+} from './common';
 
 interface TaskActionConfig extends NodeDef {
   server: string;
   task: string;
   taskType: string;
+  /** Start only: send a second message when the work has ended. */
+  wait?: boolean | string;
+  /** Minutes before the wait gives up with a timeout error. */
+  waitTimeout?: number | string;
+  /** Which activities count as the task's: type prefix(es) and title text. */
+  waitType?: string;
+  waitTitle?: string;
 }
+
+const DEFAULT_WAIT_MINUTES = 60;
+/** How long the first activity may take to appear, at least; more while polling. */
+const APPEAR_WITHIN_MS = 5000;
 
 /** The TypedInput type meaning "every task" (POST/DELETE /butler). */
 const ALL = 'all';
@@ -55,6 +75,80 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
     RED.nodes.createNode(this, config);
     const runner = new ButlerNodeRunner(RED, this, config, type);
     const taskType = config.taskType || 'str';
+    const waiting = action === 'start' && (config.wait === true || config.wait === 'true');
+    const waitMinutes = Number(config.waitTimeout);
+    const waitTimeoutMs =
+      (Number.isFinite(waitMinutes) && waitMinutes > 0 ? waitMinutes : DEFAULT_WAIT_MINUTES) *
+      60_000;
+    const waits = new Set<AbortController>();
+    let watcher: ActivityWatcher | undefined;
+    if (waiting && runner.server) {
+      try {
+        // Connected now, so that the first message finds the socket open.
+        watcher = runner.server.acquireWatcher();
+      } catch {
+        // An unusable config: every message reports it through runner.handle.
+      }
+    }
+    if (watcher) {
+      this.on('close', (done: () => void) => {
+        for (const controller of waits) controller.abort();
+        waits.clear();
+        runner.server?.releaseWatcher();
+        done();
+      });
+    }
+
+    /** Follows the started work to its end; sends on output 2, or reports a timeout. */
+    const awaitCompletion = async (
+      tracker: CompletionTracker,
+      result: TaskResult,
+      base: NodeMessage,
+    ): Promise<void> => {
+      const payload = {
+        action: result.action,
+        task: result.task,
+        server: runner.server?.serverName ?? '',
+      };
+      try {
+        const report = await tracker.wait(result.status === 'already-running', (event) => {
+          const progress = event.progress >= 0 ? ` ${event.progress}%` : '';
+          this.status({
+            fill: 'blue',
+            shape: 'ring',
+            text: `${event.title || event.type}${event.event === 'ended' ? ` ${runner.t('status.ended')}` : progress}`,
+          });
+        });
+        const finished = {
+          ...base,
+          payload: {
+            ...payload,
+            status: 'finished',
+            durationMs: report.durationMs,
+            activities: report.activities.map(({ uuid, type, title, subtitle }) => ({
+              uuid,
+              type,
+              title,
+              subtitle,
+            })),
+          },
+        };
+        this.send([null, finished]);
+        this.status({
+          fill: 'green',
+          shape: 'dot',
+          text: `${runner.t('status.finished', { duration: formatDuration(report.durationMs) })} ${clock()}`,
+        });
+      } catch (thrown) {
+        const error = asButlerError(thrown);
+        if (error.code === 'aborted') return;
+        this.status(errorStatus(error));
+        this.error(`${result.task}: ${error.message}`, {
+          ...base,
+          payload: { ...payload, status: 'timeout' },
+        });
+      }
+    };
 
     const resolveTask = async (msg: NodeMessageInFlow): Promise<unknown> => {
       if (taskType === ALL) return ALL;
@@ -106,13 +200,46 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
     this.on('input', (msg: NodeMessageInFlow, send: SendFunction, done: DoneFunction) => {
       void runner.handle(done, async (client, signal): Promise<NodeStatus> => {
         const task = await resolveTask(msg);
-        const result = await perform(client, task, signal);
+        // Listening starts before the request, so that an activity starting at once is seen.
+        let tracker: CompletionTracker | undefined;
+        let wait: AbortController | undefined;
+        if (watcher) {
+          wait = new AbortController();
+          const polling = watcher.status.state === 'polling';
+          tracker = new CompletionTracker(watcher, {
+            timeoutMs: waitTimeoutMs,
+            match: { typePrefix: config.waitType ?? '', titleContains: config.waitTitle ?? '' },
+            appearWithinMs: polling
+              ? Math.max(APPEAR_WITHIN_MS, 2 * (runner.server?.watchOptions.pollIntervalMs ?? 0))
+              : APPEAR_WITHIN_MS,
+            signal: wait.signal,
+          });
+        }
+        const base = tracker ? (RED.util.cloneMessage(msg) as NodeMessage) : undefined;
+        let result: TaskResult;
+        try {
+          result = await perform(client, task, signal);
+        } catch (error) {
+          tracker?.cancel();
+          throw error;
+        }
         msg.payload = {
           action: result.action,
           task: result.task,
           status: result.status,
           server: runner.server?.serverName ?? '',
         };
+        if (tracker && wait && base) {
+          send([msg, null]);
+          const controller = wait;
+          waits.add(controller);
+          void awaitCompletion(tracker, result, base).finally(() => waits.delete(controller));
+          return {
+            fill: 'blue',
+            shape: 'ring',
+            text: `${runner.t(`status.${result.status}`)} ${clock()}`,
+          };
+        }
         send(msg);
         const quiet = result.status === 'already-running' || result.status === 'not-running';
         return {
@@ -124,4 +251,13 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
     });
   }
   RED.nodes.registerType(type, TaskActionNode as unknown as (this: Node, def: NodeDef) => void);
+}
+
+/** 75000 → "1 min 15 s": short enough for a status line. */
+function formatDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ${seconds % 60} s`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }

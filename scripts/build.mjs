@@ -32,12 +32,17 @@ for (const file of readdirSync(join(root, 'nodes'))) {
 }
 // Start and stop share one editor template; each gets its own file with its literal type.
 const taskActionTemplate = readFileSync(join(root, 'nodes/task-action.html.template'), 'utf8');
-for (const [type, align] of [
-  ['plex-butler-start', 'left'],
-  ['plex-butler-stop', 'right'],
+const START_ONLY_HTML = /[ \t]*<!--START-ONLY-->\n([\s\S]*?)[ \t]*<!--\/START-ONLY-->\n/g;
+const START_ONLY_JS = /[ \t]*\/\*START-ONLY\*\/\n([\s\S]*?)[ \t]*\/\*\/START-ONLY\*\/\n/g;
+for (const [type, align, keepStartOnly] of [
+  ['plex-butler-start', 'left', true],
+  ['plex-butler-stop', 'right', false],
 ]) {
+  const startOnly = keepStartOnly ? '$1' : '';
   const html = taskActionTemplate
     .replace(/<!--[\s\S]*?-->\n/, '')
+    .replace(START_ONLY_HTML, startOnly)
+    .replace(START_ONLY_JS, startOnly)
     .replaceAll('__NODE_TYPE__', type)
     .replaceAll('__ALIGN__', align);
   writeFileSync(join(nodesOut, `${type}.html`), html);

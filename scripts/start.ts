@@ -1,13 +1,13 @@
 /**
- * `npm start`: a local Node-RED on 127.0.0.1 with this package linked in and the nightly
- * maintenance example deployed, against a real Plex (PLEX_URL + PLEX_TOKEN) or the simulator.
+ * `npm start`: a local Node-RED on 127.0.0.1 with this package linked in and the two nightly
+ * maintenance examples deployed, against a real Plex (PLEX_URL + PLEX_TOKEN) or the simulator.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PlexSimulator } from '../simulator';
 import { REPO_ROOT, deployFlow, startNodeRed, type NodeRedProcess } from './node-red-process';
 
-const EXAMPLE = join(REPO_ROOT, 'examples', '04 - nightly maintenance.json');
+const EXAMPLES = ['04 - nightly maintenance', '05 - optimise, back up, notify'];
 const USER_DIR = join(REPO_ROOT, '.node-red-dev');
 const SIMULATOR_TOKEN = 'simulator-token';
 const SIMULATOR_PORT = 32400;
@@ -27,7 +27,7 @@ interface Plex {
 }
 
 async function startSimulator(): Promise<PlexSimulator> {
-  const options = { token: SIMULATOR_TOKEN, taskDurationMs: 15_000 };
+  const options = { token: SIMULATOR_TOKEN, taskDurationMs: 15_000, progressIntervalMs: 1000 };
   const preferred = new PlexSimulator({ ...options, port: SIMULATOR_PORT });
   try {
     await preferred.start();
@@ -65,9 +65,19 @@ async function plexTarget(): Promise<Plex> {
   return { url: simulator.url, token: SIMULATOR_TOKEN, simulator };
 }
 
-/** The example with our server, and the token as a credential, which Node-RED encrypts. */
+/**
+ * The examples with our server, and the token as a credential, which Node-RED encrypts. They
+ * share one server config node (same id): it is kept once.
+ */
 function exampleFlow(plex: Plex): FlowNode[] {
-  const flow = JSON.parse(readFileSync(EXAMPLE, 'utf8')) as FlowNode[];
+  const byId = new Map<string, FlowNode>();
+  for (const name of EXAMPLES) {
+    const nodes = JSON.parse(
+      readFileSync(join(REPO_ROOT, 'examples', `${name}.json`), 'utf8'),
+    ) as FlowNode[];
+    for (const node of nodes) byId.set(node.id, node);
+  }
+  const flow = [...byId.values()];
   for (const node of flow) {
     if (node.type === 'plex-butler-server') {
       node.url = plex.url;
@@ -118,7 +128,7 @@ async function main(): Promise<void> {
     [
       '',
       `Node-RED editor: ${nodeRed.url}/`,
-      `Deployed "04 - nightly maintenance" against ${shown(plex.url)} (user directory .node-red-dev/).`,
+      `Deployed ${EXAMPLES.map((name) => `"${name}"`).join(' and ')} against ${shown(plex.url)} (user directory .node-red-dev/).`,
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),

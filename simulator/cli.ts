@@ -17,6 +17,8 @@ const USAGE = `Usage: tsx simulator/cli.ts [options]
   --token <token>       X-Plex-Token to accept (default simulator-token)
   --task-duration <ms>  how long a started task runs (default 3000)
   --latency <ms>        delay before every answer (default 0)
+  --progress-interval <ms>  how often a running task reports progress (default 1000)
+  --no-websocket        refuse the notification WebSocket (404), like a proxy without it
   --prefix <path>       serve under a path, like a reverse proxy (e.g. /plex)
   --tls                 serve HTTPS with a self-signed certificate made now with openssl
   --tls-key <file>      serve HTTPS with this key (with --tls-cert)
@@ -86,6 +88,8 @@ async function main(): Promise<void> {
     taskDurationMs: wholeNumber(values['task-duration'], 'task-duration', 3000),
     latencyMs: wholeNumber(values.latency, 'latency', 0),
     pathPrefix: values.prefix,
+    progressIntervalMs: wholeNumber(values['progress-interval'], 'progress-interval', 1000),
+    notifications: values['no-websocket'] ? 'refused' : 'websocket',
   };
   let certificateDir: string | undefined;
   if (values['tls-key'] !== undefined && values['tls-cert'] !== undefined) {
@@ -133,6 +137,8 @@ function parseOptions() {
       token: { type: 'string' },
       'task-duration': { type: 'string' },
       latency: { type: 'string' },
+      'progress-interval': { type: 'string' },
+      'no-websocket': { type: 'boolean' },
       prefix: { type: 'string' },
       tls: { type: 'boolean' },
       'tls-key': { type: 'string' },

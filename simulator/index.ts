@@ -10,6 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { emptyElement, xmlDocument } from './xml';
 
 export interface SimTask {
@@ -92,7 +93,16 @@ export interface SimulatorOptions {
   tasks?: SimTask[];
   /** Act like a reverse proxy serving the server under this path, e.g. '/plex'. */
   pathPrefix?: string;
+  /** How often a running task reports its progress ('updated' events); default 1000. */
+  progressIntervalMs?: number;
+  /**
+   * 'websocket' (default): the notification socket works. 'refused': its handshake is answered
+   * 404, as by a reverse proxy that does not pass WebSockets on.
+   */
+  notifications?: NotificationMode;
 }
+
+export type NotificationMode = 'websocket' | 'refused';
 
 export interface SimActivity {
   uuid: string;
@@ -104,9 +114,12 @@ export interface SimActivity {
   userID: number;
 }
 
-/** Emitted as 'activity' when a task starts or ends (finished, stopped, or removed by setTasks). */
+/**
+ * Emitted as 'activity' when a task starts, reports progress, or ends (finished, stopped, or
+ * removed by setTasks); the same events go out on the notification WebSocket.
+ */
 export interface SimActivityEvent {
-  event: 'started' | 'ended';
+  event: 'started' | 'updated' | 'ended';
   task: string;
   activity: SimActivity;
 }
@@ -123,6 +136,9 @@ export interface SimulatorStats {
   readonly openConnections: number;
   /** Keyed like 'POST /butler/{task}'; paths that are no route count as 'GET *'. */
   requestsByRoute: Record<string, number>;
+  /** Notification WebSockets accepted since the last resetStats(). */
+  notificationSockets: number;
+  readonly openNotificationSockets: number;
 }
 
 /**
@@ -338,6 +354,7 @@ const MALFORMED_JSON = '{"ButlerTasks": {"ButlerTask": [ {"name": }';
 
 const DEFAULT_TOKEN = 'simulator-token';
 const DEFAULT_TASK_DURATION_MS = 3000;
+const DEFAULT_PROGRESS_INTERVAL_MS = 1000;
 const DEFAULT_HUGE_BYTES = 20 * 1024 * 1024;
 const DEFAULT_DRIP_MS = 50;
 const HUGE_CHUNK_BYTES = 64 * 1024;
@@ -363,6 +380,7 @@ interface RunningTask {
   title: string;
   startedAt: number;
   timer: NodeJS.Timeout;
+  progressTimer: NodeJS.Timeout | undefined;
 }
 
 /** One request being answered: what the recorder needs, and timers to cancel if it goes away. */
@@ -378,14 +396,35 @@ interface ExchangeContext {
   timers: Set<NodeJS.Timeout>;
 }
 
-type Route = '/butler' | '/butler/{task}' | '/activities' | '/identity' | '*';
+type Route =
+  '/butler' | '/butler/{task}' | '/activities' | '/identity' | '/:/websockets/notifications' | '*';
 
 function routeOf(path: string): Route {
   if (path === '/butler') return '/butler';
   if (/^\/butler\/[^/]+$/.test(path)) return '/butler/{task}';
   if (path === '/activities') return '/activities';
   if (path === '/identity') return '/identity';
+  // Real servers use `websockets`; the specs write `websocket`: both are served.
+  if (path === '/:/websockets/notifications' || path === '/:/websocket/notifications') {
+    return '/:/websockets/notifications';
+  }
   return '*';
+}
+
+/**
+ * The `filters` rule of the notification endpoints (spec): absent means everything but logs,
+ * empty means everything, `a,b` only those, `-a` everything but a.
+ */
+function wantsEventType(filters: string | null, type: string): boolean {
+  if (filters === null) return type !== 'log';
+  const items = filters
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  if (items.length === 0) return true;
+  if (items.includes(`-${type}`)) return false;
+  const wanted = items.filter((item) => !item.startsWith('-'));
+  return wanted.length === 0 || wanted.includes(type);
 }
 
 function normalizePrefix(prefix: string | undefined): string {
@@ -465,6 +504,11 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
   private readonly pathPrefix: string;
   private readonly machineIdentifier = randomBytes(16).toString('hex');
   private readonly taskDurationMs: number;
+  private readonly progressIntervalMs: number;
+  private notificationMode: NotificationMode;
+  private readonly webSockets = new WebSocketServer({ noServer: true });
+  /** Open notification sockets, each with whether it asked for activity events. */
+  private readonly notificationClients = new Map<WebSocket, boolean>();
   private latencyMs: number;
   private tasks: SimTask[];
   private faults: Fault[] = [];
@@ -484,9 +528,12 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     this.token = options.token ?? DEFAULT_TOKEN;
     this.pathPrefix = normalizePrefix(options.pathPrefix);
     this.taskDurationMs = options.taskDurationMs ?? DEFAULT_TASK_DURATION_MS;
+    this.progressIntervalMs = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+    this.notificationMode = options.notifications ?? 'websocket';
     this.latencyMs = options.latencyMs ?? 0;
     this.tasks = (options.tasks ?? DEFAULT_TASKS).map(cloneTask);
     const clientSockets = this.clientSockets;
+    const notificationClients = this.notificationClients;
     this.stats = {
       requests: 0,
       connections: 0,
@@ -494,6 +541,10 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
         return clientSockets.size;
       },
       requestsByRoute: {},
+      notificationSockets: 0,
+      get openNotificationSockets() {
+        return notificationClients.size;
+      },
     };
   }
 
@@ -509,6 +560,9 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     const server = this.options.tls
       ? https.createServer({ key: this.options.tls.key, cert: this.options.tls.cert }, handler)
       : http.createServer(handler);
+    server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) =>
+      this.upgrade(req, socket, head),
+    );
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     // Must exceed keepAliveTimeout, or an idle kept-alive socket can be cut by the headers timer.
     server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1000;
@@ -551,6 +605,9 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     this.timers.clear();
     // The server is down: nothing runs any more (no 'ended' events, the process just stopped).
     this.running.clear();
+    // Cut, not closed: a server that goes away sends no close frame.
+    for (const client of this.notificationClients.keys()) client.terminate();
+    this.notificationClients.clear();
     const server = this.server;
     this.server = undefined;
     if (!server) return;
@@ -569,6 +626,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     this.stats.requests = 0;
     this.stats.connections = 0;
     this.stats.requestsByRoute = {};
+    this.stats.notificationSockets = 0;
     this.exchanges = [];
   }
 
@@ -593,6 +651,22 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     for (const name of [...this.running.keys()]) {
       if (!names.has(name)) this.endTask(name);
     }
+  }
+
+  /** 'refused' answers new notification handshakes 404; open sockets stay open. */
+  setNotifications(mode: NotificationMode): void {
+    this.notificationMode = mode;
+  }
+
+  /** Cuts every notification socket without a close frame, as a network drop does. */
+  dropNotificationSockets(): void {
+    for (const client of this.notificationClients.keys()) client.terminate();
+  }
+
+  /** Sends a raw notification (any type) to every open notification socket. */
+  broadcastNotification(container: Record<string, unknown>): void {
+    const text = JSON.stringify({ NotificationContainer: container });
+    for (const client of this.notificationClients.keys()) client.send(text);
   }
 
   runningTasks(): string[] {
@@ -630,12 +704,19 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
       title: task.title ?? task.name,
       startedAt: Date.now(),
       timer: this.later(this.taskDurationMs, () => this.endTask(task.name)),
+      progressTimer: undefined,
     };
     this.running.set(task.name, running);
-    this.emit('activity', {
-      event: 'started',
-      task: task.name,
-      activity: this.activityOf(running),
+    this.activityEvent('started', running);
+    this.scheduleProgress(running);
+  }
+
+  private scheduleProgress(running: RunningTask): void {
+    if (this.progressIntervalMs <= 0 || this.progressIntervalMs >= this.taskDurationMs) return;
+    running.progressTimer = this.later(this.progressIntervalMs, () => {
+      if (this.running.get(running.name) !== running) return;
+      this.activityEvent('updated', running);
+      this.scheduleProgress(running);
     });
   }
 
@@ -643,8 +724,90 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     const running = this.running.get(name);
     if (!running) return;
     this.cancel(running.timer);
+    if (running.progressTimer) this.cancel(running.progressTimer);
     this.running.delete(name);
-    this.emit('activity', { event: 'ended', task: name, activity: this.activityOf(running) });
+    this.activityEvent('ended', running);
+  }
+
+  private activityEvent(event: SimActivityEvent['event'], running: RunningTask): void {
+    const activity = this.activityOf(running);
+    this.emit('activity', { event, task: running.name, activity });
+    if (this.notificationClients.size === 0) return;
+    // The shape real servers send on /:/websockets/notifications (shared/plex-api README).
+    const text = JSON.stringify({
+      NotificationContainer: {
+        type: 'activity',
+        size: 1,
+        ActivityNotification: [{ event, uuid: activity.uuid, Activity: activity }],
+      },
+    });
+    for (const [client, wantsActivity] of this.notificationClients) {
+      if (wantsActivity) client.send(text);
+    }
+  }
+
+  // ---- notification WebSocket ------------------------------------------------------------
+
+  private upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
+    socket.on('error', () => undefined);
+    const rawUrl = req.url ?? '/';
+    const queryStart = rawUrl.indexOf('?');
+    const rawPath = queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart);
+    const query = new URLSearchParams(queryStart < 0 ? '' : rawUrl.slice(queryStart + 1));
+    const innerPath = this.stripPrefix(rawPath);
+    const route = innerPath === undefined ? '*' : routeOf(innerPath);
+    this.stats.requests += 1;
+    const routeKey = `GET ${route}`;
+    this.stats.requestsByRoute[routeKey] = (this.stats.requestsByRoute[routeKey] ?? 0) + 1;
+    const refuse = (status: number, title: string, body: string, fault = false): void => {
+      this.recordHandshake(req, innerPath ?? rawPath, status, 'text/html', body, fault);
+      socket.end(
+        `HTTP/1.1 ${status} ${title}\r\nContent-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    };
+    if (route !== '/:/websockets/notifications') {
+      refuse(404, 'Not Found', innerPath === undefined ? PROXY_NOT_FOUND_HTML : NOT_FOUND_HTML);
+      return;
+    }
+    if (this.notificationMode === 'refused') {
+      // A proxy that does not pass WebSockets on: a fault of the path, not the server's answer.
+      refuse(404, 'Not Found', PROXY_NOT_FOUND_HTML, true);
+      return;
+    }
+    if (!this.authorized(req, query)) {
+      refuse(401, 'Unauthorized', UNAUTHORIZED_HTML);
+      return;
+    }
+    this.webSockets.handleUpgrade(req, socket, head, (client) => {
+      this.recordHandshake(req, innerPath ?? rawPath, 101, undefined, '', false);
+      this.stats.notificationSockets += 1;
+      this.notificationClients.set(client, wantsEventType(query.get('filters'), 'activity'));
+      client.on('error', () => undefined);
+      client.on('close', () => this.notificationClients.delete(client));
+    });
+  }
+
+  private recordHandshake(
+    req: http.IncomingMessage,
+    path: string,
+    status: number,
+    contentType: string | undefined,
+    body: string,
+    faultInjected: boolean,
+  ): void {
+    const exchange: RecordedExchange = {
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      path,
+      headers: req.headers,
+      status,
+      responseHeaders: contentType ? { 'content-type': contentType } : {},
+      responseBody: body,
+      faultInjected,
+      time: Date.now(),
+    };
+    this.exchanges.push(exchange);
+    this.emit('exchange', exchange);
   }
 
   // ---- timers and sockets -------------------------------------------------------------------

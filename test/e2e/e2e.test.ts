@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { PlexSimulator } from '../../simulator';
 import {
@@ -30,6 +31,7 @@ const OUR_TYPES = [
   'plex-butler-tasks',
   'plex-butler-start',
   'plex-butler-stop',
+  'plex-butler-watch',
 ];
 const MODULE_PATH = PACKAGE_NAME;
 
@@ -90,6 +92,14 @@ function e2eFlow(plexUrl: string): Record<string, unknown>[] {
     { id: 'out-tasks', type: 'http response', z, wires: [] },
     // Not wired to anything: deployed so that every one of our types runs in this Node-RED.
     { id: 'stop', type: 'plex-butler-stop', z, server: 'e2e-server', taskType: 'all', wires: [[]] },
+    {
+      id: 'watch',
+      type: 'plex-butler-watch',
+      z,
+      server: 'e2e-server',
+      updates: 'all',
+      wires: [[]],
+    },
     { id: 'catch', type: 'catch', z, scope: null, uncaught: false, wires: [['failure']] },
     {
       id: 'failure',
@@ -162,6 +172,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
         'dist/nodes/icons/plex-butler.svg',
         'dist/nodes/locales/en-US/plex-butler-start.json',
         'examples/04 - nightly maintenance.json',
+        'examples/05 - optimise, back up, notify.json',
         ...OUR_TYPES.flatMap((type) => [`dist/nodes/${type}.js`, `dist/nodes/${type}.html`]),
       ]) {
         assert.ok(packedFiles.includes(file), `${file} is not in the tarball`);
@@ -172,7 +183,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
       assert.deepEqual(sources, []);
     });
 
-    it('installs into the user directory and loads our four node types without errors', async function () {
+    it('installs into the user directory and loads our five node types without errors', async function () {
       const manifest = JSON.parse(readFileSync(join(nodeRed.userDir, 'package.json'), 'utf8')) as {
         dependencies?: Record<string, string>;
       };
@@ -308,6 +319,21 @@ describe('end to end: the packed package in a real Node-RED', function () {
       assert.equal(body.error?.code, 'invalid-task');
       assert.equal(body.error?.source?.id, 'start');
       assert.equal(sim.exchanges.length, before, 'a request reached the simulator');
+    });
+
+    it('runs the watch node on the installed ws: one notification socket, token in a header', async function () {
+      const deadline = Date.now() + 5000;
+      while (sim.stats.openNotificationSockets === 0 && Date.now() < deadline) await delay(50);
+      assert.equal(sim.stats.openNotificationSockets, 1);
+      const handshakes = sim.exchanges.filter((exchange) =>
+        exchange.path.startsWith('/:/websockets/notifications'),
+      );
+      assert.ok(handshakes.length >= 1);
+      for (const handshake of handshakes) {
+        assert.equal(handshake.status, 101);
+        assert.equal(handshake.headers['x-plex-token'], TOKEN);
+        assert.doesNotMatch(handshake.url, new RegExp(TOKEN));
+      }
     });
   });
 

@@ -19,10 +19,19 @@ export const serverNode = require('../../nodes/plex-butler-server');
 export const tasksNode = require('../../nodes/plex-butler-tasks');
 export const startNode = require('../../nodes/plex-butler-start');
 export const stopNode = require('../../nodes/plex-butler-stop');
+export const watchNode = require('../../nodes/plex-butler-watch');
 // The helper does not load core nodes by itself; Catch nodes check how errors reach flows.
 const catchNode = require(path.join(coreNodes, '25-catch'));
 const completeNode = require(path.join(coreNodes, '24-complete'));
-export const allNodes = [serverNode, tasksNode, startNode, stopNode, catchNode, completeNode];
+export const allNodes = [
+  serverNode,
+  tasksNode,
+  startNode,
+  stopNode,
+  watchNode,
+  catchNode,
+  completeNode,
+];
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export { helper };

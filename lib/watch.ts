@@ -1,0 +1,433 @@
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import { ButlerClient } from './client';
+import { ButlerError } from './errors';
+import { parseActivityNotification, type ActivityEventKind } from './parse';
+import { resolveSettings, type ButlerClientOptions, type ResolvedSettings } from './settings';
+import type { Activity } from './types';
+
+/** One activity event, as the watch node sends it in msg.payload. */
+export interface ActivityEvent {
+  event: ActivityEventKind;
+  uuid: string;
+  type: string;
+  title: string;
+  subtitle: string;
+  /** 0-100, or -1 when the server does not know. */
+  progress: number;
+  cancellable: boolean;
+}
+
+/**
+ * connecting: first attempt; connected: the notification socket is open; reconnecting: waiting
+ * to try again after a failure or a drop; polling: the socket was refused (a proxy without
+ * WebSockets), so GET /activities is read at an interval instead; closed: close() was called.
+ */
+export type WatchState = 'connecting' | 'connected' | 'reconnecting' | 'polling' | 'closed';
+
+export interface WatchStatus {
+  state: WatchState;
+  /** The last failure, while not connected (or a failed poll while polling). */
+  error?: ButlerError;
+  /** reconnecting: how long until the next attempt. */
+  retryInMs?: number;
+  /** polling: the interval. */
+  pollIntervalMs?: number;
+}
+
+export interface WatchOptions {
+  /** GET /activities interval while the socket is refused; default 5000. */
+  pollIntervalMs?: number;
+  /** First wait before reconnecting; doubles up to reconnectMaxMs, ±25% jitter. Default 1000. */
+  reconnectInitialMs?: number;
+  /** Default 30000. */
+  reconnectMaxMs?: number;
+  /** While polling, how often the socket is tried again; default 60000. */
+  webSocketRetryMs?: number;
+  /** A ping this often; no pong before the next one means a dead connection. Default 30000. */
+  pingIntervalMs?: number;
+}
+
+interface Tracked {
+  activity: Activity;
+  /** When an event or a poll last showed it (ms), to reconcile with a snapshot taken before. */
+  seenAt: number;
+}
+
+export const NOTIFICATIONS_PATH = '/:/websockets/notifications';
+
+const DEFAULTS: Required<WatchOptions> = {
+  pollIntervalMs: 5000,
+  reconnectInitialMs: 1000,
+  reconnectMaxMs: 30_000,
+  webSocketRetryMs: 60_000,
+  pingIntervalMs: 30_000,
+};
+
+/** Statuses a proxy or an old server gives when it does not serve the socket: poll instead. */
+function socketRefused(status: number): boolean {
+  return status !== 401 && status !== 403 && status !== 429 && status < 500;
+}
+
+function toEvent(event: ActivityEventKind, activity: Activity): ActivityEvent {
+  return {
+    event,
+    uuid: activity.uuid,
+    type: activity.type,
+    title: activity.title,
+    subtitle: activity.subtitle,
+    progress: activity.progress,
+    cancellable: activity.cancellable,
+  };
+}
+
+function changed(before: Activity, after: Activity): boolean {
+  return (
+    before.progress !== after.progress ||
+    before.title !== after.title ||
+    before.subtitle !== after.subtitle ||
+    before.type !== after.type
+  );
+}
+
+/**
+ * Follows one server's activities: the notification WebSocket (token in a header, never in the
+ * URL), reconnecting with backoff, or GET /activities at an interval when the socket is
+ * refused. Emits 'activity' per event and 'status' on every state change. Knows nothing of
+ * Node-RED; one watcher per server is meant to be shared by everything that listens.
+ */
+export class ActivityWatcher extends EventEmitter<{
+  activity: [ActivityEvent];
+  status: [WatchStatus];
+}> {
+  private readonly settings: ResolvedSettings;
+  private readonly client: ButlerClient;
+  private readonly options: Required<WatchOptions>;
+  private readonly tracked = new Map<string, Tracked>();
+  private current: WatchStatus = { state: 'connecting' };
+  private socket: WebSocket | undefined;
+  /** The one pending reconnect, poll or socket retry. */
+  private timer: NodeJS.Timeout | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private started = false;
+  /** Set once a first snapshot was taken: later snapshots report what changed meanwhile. */
+  private synced = false;
+  private pollController: AbortController | undefined;
+  private lastPollAt = 0;
+
+  constructor(clientOptions: ButlerClientOptions, options: WatchOptions = {}) {
+    super();
+    // Many nodes may listen to one watcher: that is its purpose, not a leak.
+    this.setMaxListeners(0);
+    this.settings = resolveSettings(clientOptions);
+    this.options = { ...DEFAULTS };
+    for (const [key, value] of Object.entries(options) as [keyof WatchOptions, unknown][]) {
+      if (typeof value === 'number' && Number.isFinite(value) && value > 0) {
+        this.options[key] = value;
+      }
+    }
+    // Polls and snapshots are repeated anyway: one attempt each, no backoff of their own.
+    this.client = new ButlerClient({ ...clientOptions, retry: { retries: 0 } });
+  }
+
+  get status(): WatchStatus {
+    return this.current;
+  }
+
+  get closed(): boolean {
+    return this.current.state === 'closed';
+  }
+
+  /** The activities running now, as far as the events and polls have told. */
+  running(): Activity[] {
+    return [...this.tracked.values()].map((entry) => entry.activity);
+  }
+
+  /** Connects; calling it again does nothing. */
+  start(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
+    this.connect();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.clearTimer();
+    this.stopPing();
+    this.pollController?.abort();
+    const socket = this.socket;
+    this.socket = undefined;
+    socket?.removeAllListeners();
+    socket?.on('error', () => undefined);
+    socket?.terminate();
+    this.client.close();
+    this.tracked.clear();
+    this.setStatus({ state: 'closed' });
+  }
+
+  // ---- the socket ---------------------------------------------------------------------------
+
+  private connect(): void {
+    if (this.closed) return;
+    const url = `${this.settings.baseUrl.replace(/^http/, 'ws')}${NOTIFICATIONS_PATH}?filters=activity`;
+    const socket = new WebSocket(url, {
+      // The token travels in a header: URLs end up in proxy and server logs.
+      headers: { ...this.settings.headers },
+      handshakeTimeout: this.settings.timeoutMs,
+      followRedirects: false,
+      perMessageDeflate: false,
+      maxPayload: this.settings.maxResponseBytes,
+      ...this.settings.tlsOptions,
+    });
+    this.socket = socket;
+    let refusedWith: number | undefined;
+    let failure: unknown;
+    socket.on('unexpected-response', (_req, res) => {
+      refusedWith = res.statusCode ?? 0;
+      res.resume();
+      socket.terminate();
+    });
+    socket.on('error', (error) => {
+      failure ??= error;
+    });
+    socket.on('open', () => this.opened(socket));
+    socket.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
+      if (!isBinary) this.received(data.toString());
+    });
+    socket.on('pong', () => {
+      socketAlive.set(socket, true);
+    });
+    socket.on('close', () => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.stopPing();
+      this.lost(refusedWith, failure);
+    });
+  }
+
+  private opened(socket: WebSocket): void {
+    if (this.socket !== socket) return;
+    this.clearTimer();
+    this.failures = 0;
+    this.setStatus({ state: 'connected' });
+    socketAlive.set(socket, true);
+    this.pingTimer = setInterval(() => {
+      // No pong since the last ping: the connection is dead without having said so.
+      if (socketAlive.get(socket) !== true) {
+        socket.terminate();
+        return;
+      }
+      socketAlive.set(socket, false);
+      socket.ping();
+    }, this.options.pingIntervalMs);
+    // Events may have been missed while away (or before the first connect): one snapshot.
+    void this.snapshot();
+  }
+
+  private lost(refusedWith: number | undefined, failure: unknown): void {
+    if (this.closed) return;
+    if (refusedWith !== undefined && socketRefused(refusedWith)) {
+      this.startPolling();
+      return;
+    }
+    const error =
+      refusedWith !== undefined
+        ? handshakeError(refusedWith)
+        : failure !== undefined
+          ? connectionError(failure, this.settings.baseUrl)
+          : new ButlerError('connection-reset', 'the notification socket was closed by the server');
+    if (this.current.state === 'polling') {
+      // The socket retry failed while polling: keep polling, try the socket again later.
+      this.timer = setTimeout(() => this.pollOrRetry(), this.options.pollIntervalMs);
+      return;
+    }
+    const delay = this.backoff();
+    this.setStatus({ state: 'reconnecting', error, retryInMs: delay });
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.connect();
+    }, delay);
+  }
+
+  private backoff(): number {
+    const base = Math.min(
+      this.options.reconnectMaxMs,
+      this.options.reconnectInitialMs * 2 ** Math.min(this.failures, 20),
+    );
+    this.failures += 1;
+    return Math.round(base * (0.75 + Math.random() * 0.5));
+  }
+
+  private received(text: string): void {
+    const now = Date.now();
+    for (const { event, activity } of parseActivityNotification(text)) {
+      if (event === 'ended') {
+        this.tracked.delete(activity.uuid);
+      } else {
+        this.tracked.set(activity.uuid, { activity, seenAt: now });
+      }
+      this.emit('activity', toEvent(event, activity));
+    }
+  }
+
+  // ---- snapshots and polling ------------------------------------------------------------------
+
+  /**
+   * Reads GET /activities and reports the difference from what is known: after a reconnect or
+   * on each poll. The first snapshot only learns what runs already.
+   */
+  private async snapshot(): Promise<boolean> {
+    const takenAt = Date.now();
+    const controller = new AbortController();
+    this.pollController = controller;
+    let activities: Activity[];
+    try {
+      activities = await this.client.listActivities({ signal: controller.signal });
+    } catch (error) {
+      if (this.closed || controller.signal.aborted) return false;
+      if (this.current.state === 'polling') {
+        this.setStatus({
+          state: 'polling',
+          pollIntervalMs: this.options.pollIntervalMs,
+          error: error instanceof ButlerError ? error : connectionError(error, ''),
+        });
+      }
+      return false;
+    } finally {
+      if (this.pollController === controller) this.pollController = undefined;
+    }
+    if (this.closed) return false;
+    const report = this.synced;
+    this.synced = true;
+    const present = new Set<string>();
+    for (const activity of activities) {
+      present.add(activity.uuid);
+      const known = this.tracked.get(activity.uuid);
+      // An event newer than this snapshot knows better.
+      if (known && known.seenAt > takenAt) continue;
+      this.tracked.set(activity.uuid, { activity, seenAt: takenAt });
+      if (!report) continue;
+      if (!known) this.emit('activity', toEvent('started', activity));
+      else if (changed(known.activity, activity))
+        this.emit('activity', toEvent('updated', activity));
+    }
+    for (const [uuid, known] of [...this.tracked]) {
+      if (present.has(uuid) || known.seenAt > takenAt) continue;
+      this.tracked.delete(uuid);
+      if (report) this.emit('activity', toEvent('ended', known.activity));
+    }
+    return true;
+  }
+
+  private startPolling(): void {
+    this.clearTimer();
+    this.lastPollAt = Date.now();
+    this.setStatus({ state: 'polling', pollIntervalMs: this.options.pollIntervalMs });
+    void this.poll();
+  }
+
+  private async poll(): Promise<void> {
+    const ok = await this.snapshot();
+    if (this.closed || this.current.state !== 'polling') return;
+    if (ok && this.current.error) {
+      this.setStatus({ state: 'polling', pollIntervalMs: this.options.pollIntervalMs });
+    }
+    this.timer = setTimeout(() => this.pollOrRetry(), this.options.pollIntervalMs);
+  }
+
+  /** Next poll, or now and then another try of the socket (a proxy may have been fixed). */
+  private pollOrRetry(): void {
+    this.timer = undefined;
+    if (this.closed) return;
+    if (Date.now() - this.lastPollAt >= this.options.webSocketRetryMs) {
+      this.lastPollAt = Date.now();
+      this.connect();
+      return;
+    }
+    void this.poll();
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private stopPing(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+  }
+
+  private setStatus(status: WatchStatus): void {
+    this.current = status;
+    this.emit('status', status);
+  }
+}
+
+/** Whether a pong came since the last ping, per socket. */
+const socketAlive = new WeakMap<WebSocket, boolean>();
+
+function handshakeError(status: number): ButlerError {
+  if (status === 401) {
+    return new ButlerError(
+      'unauthorized',
+      'token rejected by the server (401) for the notification socket: check the token in the server config',
+      { status },
+    );
+  }
+  if (status === 403) {
+    return new ButlerError(
+      'forbidden',
+      "the server refused this token (403) for the notification socket: activities need the server owner's or an admin's token",
+      { status },
+    );
+  }
+  if (status === 429) {
+    return new ButlerError('rate-limited', 'the server is rate-limiting (429): retrying later', {
+      status,
+      retryable: true,
+    });
+  }
+  return new ButlerError(
+    'server-error',
+    `Plex answered ${status} to the notification socket: it may be restarting, retrying`,
+    { status, retryable: true },
+  );
+}
+
+/** A socket failure as a ButlerError: the code from Node's error, never its message or the URL. */
+function connectionError(error: unknown, baseUrl: string): ButlerError {
+  if (error instanceof ButlerError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const host = baseUrl ? new URL(baseUrl).host : 'the server';
+  if (code === 'ECONNREFUSED') {
+    return new ButlerError(
+      'connection-refused',
+      `nothing answers at ${host}: check that Plex is running`,
+      { retryable: true },
+    );
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new ButlerError('host-not-found', `the host name of ${host} cannot be resolved`, {
+      retryable: true,
+    });
+  }
+  if (typeof code === 'string' && /CERT|SSL|TLS|EPROTO/.test(code)) {
+    return new ButlerError(
+      'tls-error',
+      `TLS error (${code}) on the notification socket: see the server config's TLS settings`,
+    );
+  }
+  if (error instanceof Error && /timed out|timeout/i.test(error.message)) {
+    return new ButlerError(
+      'timeout',
+      `the notification socket to ${host} did not open in time: retrying`,
+      { retryable: true },
+    );
+  }
+  return new ButlerError(
+    'connection-reset',
+    `the notification socket to ${host} was cut${typeof code === 'string' ? ` (${code})` : ''}: retrying`,
+    { retryable: true },
+  );
+}

@@ -1,0 +1,334 @@
+import { strict as assert } from 'node:assert';
+import {
+  ActivityWatcher,
+  ButlerClient,
+  CompletionTracker,
+  isButlerError,
+  parseActivityNotification,
+  type ActivityEvent,
+  type WatchOptions,
+  type WatchState,
+  type WatchStatus,
+} from '../../lib';
+import type { PlexSimulator } from '../../simulator';
+import { plexRequest } from '../support/plex-request';
+import { startSimulator } from '../support/simulator';
+
+const TOKEN = 'watch-Secret-Token-9931';
+/** Short waits, so that reconnects and polls happen within a test. */
+const FAST: WatchOptions = {
+  reconnectInitialMs: 50,
+  reconnectMaxMs: 200,
+  pollIntervalMs: 100,
+  webSocketRetryMs: 400,
+};
+
+function waitFor(check: () => boolean, timeoutMs = 4000, what = 'condition'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + timeoutMs;
+    const poll = (): void => {
+      if (check()) resolve();
+      else if (Date.now() > deadline) reject(new Error(`${what} not met in ${timeoutMs} ms`));
+      else setTimeout(poll, 10);
+    };
+    poll();
+  });
+}
+
+describe('ActivityWatcher', function () {
+  let sim: PlexSimulator;
+  let watcher: ActivityWatcher | undefined;
+  let events: ActivityEvent[];
+  let states: WatchStatus[];
+
+  function watch(options: WatchOptions = FAST, token = TOKEN): ActivityWatcher {
+    const created = new ActivityWatcher(
+      { url: sim.url, token, clientIdentifier: 'watch-test' },
+      options,
+    );
+    created.on('activity', (event) => events.push(event));
+    created.on('status', (status) => states.push(status));
+    created.start();
+    watcher = created;
+    return created;
+  }
+
+  function stateIs(state: WatchState): () => boolean {
+    return () => watcher?.status.state === state;
+  }
+
+  beforeEach(async () => {
+    sim = await startSimulator({ token: TOKEN, taskDurationMs: 400, progressIntervalMs: 100 });
+    events = [];
+    states = [];
+  });
+  afterEach(async () => {
+    watcher?.close();
+    watcher = undefined;
+    await sim.stop();
+  });
+
+  it('emits started, updated and ended with the fields of the issue, token only in a header', async function () {
+    watch();
+    await waitFor(stateIs('connected'));
+    await plexRequest(sim, 'POST', '/butler/OptimizeDatabase');
+    await waitFor(() => events.some((event) => event.event === 'ended'));
+    assert.equal(events[0].event, 'started');
+    assert.ok(events.some((event) => event.event === 'updated'));
+    assert.deepEqual(Object.keys(events[0]).sort(), [
+      'cancellable',
+      'event',
+      'progress',
+      'subtitle',
+      'title',
+      'type',
+      'uuid',
+    ]);
+    assert.equal(events[0].title, 'Optimize Database');
+    assert.equal(events.at(-1)?.progress, 100);
+    assert.deepEqual(watcher?.running(), []);
+
+    const handshake = sim.exchanges.find((e) => e.path === '/:/websockets/notifications');
+    assert.equal(handshake?.url, '/:/websockets/notifications?filters=activity');
+    assert.equal(handshake?.headers['x-plex-token'], TOKEN);
+    assert.equal(handshake?.headers['x-plex-client-identifier'], 'watch-test');
+  });
+
+  it('knows what runs already when it connects, without reporting it as new', async function () {
+    await plexRequest(sim, 'POST', '/butler/BackupDatabase');
+    watch();
+    await waitFor(() => (watcher?.running().length ?? 0) === 1, 2000, 'snapshot');
+    assert.equal(watcher?.running()[0].title, 'Backup Database');
+    assert.ok(!events.some((event) => event.event === 'started'));
+  });
+
+  it('reconnects after the server restarts, and reports work that ended meanwhile', async function () {
+    watch();
+    await waitFor(stateIs('connected'));
+    await plexRequest(sim, 'POST', '/butler/OptimizeDatabase');
+    await waitFor(() => events.length >= 1);
+    await sim.stop();
+    await waitFor(stateIs('reconnecting'));
+    const reconnecting = watcher?.status;
+    assert.ok(reconnecting?.error && isButlerError(reconnecting.error));
+    assert.ok((reconnecting?.retryInMs ?? 0) > 0);
+    await sim.start();
+    await waitFor(stateIs('connected'));
+    // The restarted server runs nothing: the task's activity is reported ended by the snapshot.
+    await waitFor(() => events.at(-1)?.event === 'ended', 2000, 'ended after reconnect');
+    assert.deepEqual(watcher?.running(), []);
+    assert.equal(sim.stats.openNotificationSockets, 1);
+  });
+
+  it('backs off while the server stays down: waits grow, and stay under the maximum', async function () {
+    watch({ ...FAST, reconnectInitialMs: 20, reconnectMaxMs: 160 });
+    await waitFor(stateIs('connected'));
+    await sim.stop();
+    await waitFor(
+      () => states.filter((s) => s.state === 'reconnecting').length >= 6,
+      5000,
+      'six reconnect attempts',
+    );
+    const waits = states
+      .filter((s) => s.state === 'reconnecting')
+      .map((s) => s.retryInMs ?? 0)
+      .slice(0, 6);
+    assert.ok(waits[0] <= 25 * 1.25, `first wait ${waits[0]}`);
+    assert.ok(waits[3] > waits[0], `waits do not grow: ${waits.join(', ')}`);
+    for (const wait of waits) assert.ok(wait <= 160 * 1.25, `wait ${wait} over the maximum`);
+    const codes = new Set(states.map((s) => s.error?.code).filter(Boolean));
+    assert.ok(codes.has('connection-refused'), [...codes].join(', '));
+  });
+
+  it('reconnects after a dropped connection', async function () {
+    watch();
+    await waitFor(stateIs('connected'));
+    sim.dropNotificationSockets();
+    await waitFor(stateIs('reconnecting'));
+    await waitFor(stateIs('connected'));
+    await plexRequest(sim, 'POST', '/butler/CleanOldBundles');
+    await waitFor(() => events.some((event) => event.event === 'started'));
+  });
+
+  it('polls GET /activities when the socket is refused, then returns to the socket', async function () {
+    sim.setNotifications('refused');
+    watch();
+    await waitFor(stateIs('polling'));
+    assert.equal(watcher?.status.pollIntervalMs, 100);
+    await plexRequest(sim, 'POST', '/butler/DeepMediaAnalysis');
+    await waitFor(() => events.some((event) => event.event === 'ended'), 3000, 'polled end');
+    assert.equal(events[0].event, 'started');
+    assert.equal(events[0].title, 'Perform Extensive Media Analysis');
+    assert.ok((sim.stats.requestsByRoute['GET /activities'] ?? 0) >= 3);
+
+    sim.setNotifications('websocket');
+    await waitFor(stateIs('connected'), 3000, 'back on the socket');
+    const polls = sim.stats.requestsByRoute['GET /activities'] ?? 0;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // One snapshot on connect at most; the polling itself has stopped.
+    assert.ok((sim.stats.requestsByRoute['GET /activities'] ?? 0) <= polls + 1);
+  });
+
+  it('says unauthorized for a rejected token, and keeps trying', async function () {
+    watch(FAST, 'not-the-token');
+    await waitFor(() => states.filter((s) => s.error?.code === 'unauthorized').length >= 2);
+    assert.equal(watcher?.status.state, 'reconnecting');
+    const message = watcher?.status.error?.message ?? '';
+    assert.match(message, /token rejected/);
+    assert.doesNotMatch(message, /not-the-token/);
+  });
+
+  it('ignores other notification types and messages that are not JSON', async function () {
+    watch();
+    await waitFor(stateIs('connected'));
+    sim.broadcastNotification({ type: 'playing', size: 1, PlaySessionStateNotification: [{}] });
+    sim.broadcastNotification({ type: 'activity', size: 1, ActivityNotification: [{}] });
+    await plexRequest(sim, 'POST', '/butler/CleanOldBundles');
+    await waitFor(() => events.length >= 1);
+    assert.equal(events[0].title, 'Remove Old Bundles');
+    assert.deepEqual(parseActivityNotification('not json'), []);
+    assert.deepEqual(
+      parseActivityNotification('{"NotificationContainer":{"type":"activity"}}'),
+      [],
+    );
+  });
+
+  it('close() closes the socket, stops every timer and emits nothing after', async function () {
+    const created = watch();
+    await waitFor(stateIs('connected'));
+    created.close();
+    assert.equal(created.status.state, 'closed');
+    await waitFor(() => sim.stats.openNotificationSockets === 0, 2000, 'socket closed');
+    const count = events.length;
+    await plexRequest(sim, 'POST', '/butler/OptimizeDatabase');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(events.length, count);
+  });
+});
+
+describe('CompletionTracker', function () {
+  let sim: PlexSimulator;
+  let watcher: ActivityWatcher;
+  let client: ButlerClient;
+
+  beforeEach(async () => {
+    sim = await startSimulator({ token: TOKEN, taskDurationMs: 300, progressIntervalMs: 100 });
+    const options = { url: sim.url, token: TOKEN, clientIdentifier: 'completion-test' };
+    watcher = new ActivityWatcher(options, FAST);
+    watcher.start();
+    client = new ButlerClient(options);
+    await waitFor(() => watcher.status.state === 'connected');
+  });
+  afterEach(async () => {
+    watcher.close();
+    client.close();
+    await sim.stop();
+  });
+
+  it('ends when the task activity ends, with its duration', async function () {
+    const tracker = new CompletionTracker(watcher, { timeoutMs: 5000, quietMs: 100 });
+    const result = await client.startTask('OptimizeDatabase');
+    const progress: number[] = [];
+    const report = await tracker.wait(result.status === 'already-running', (event) =>
+      progress.push(event.progress),
+    );
+    assert.ok(report.durationMs >= 250 && report.durationMs < 1500, `${report.durationMs} ms`);
+    assert.deepEqual(
+      report.activities.map((activity) => [activity.title, activity.event]),
+      [['Optimize Database', 'ended']],
+    );
+    assert.ok(progress.length >= 2);
+  });
+
+  it('counts only activities that match the filter', async function () {
+    await client.startTask('BackupDatabase');
+    const tracker = new CompletionTracker(watcher, {
+      timeoutMs: 5000,
+      quietMs: 100,
+      match: { titleContains: 'OPTIMIZE' },
+    });
+    await client.startTask('OptimizeDatabase');
+    await client.startTask('CleanOldBundles');
+    const report = await tracker.wait(false);
+    assert.deepEqual(
+      report.activities.map((activity) => activity.title),
+      ['Optimize Database'],
+    );
+  });
+
+  it('adopts the running activity when the task was already running (202)', async function () {
+    await client.startTask('OptimizeDatabase');
+    await waitFor(() => watcher.running().length === 1);
+    const tracker = new CompletionTracker(watcher, {
+      timeoutMs: 5000,
+      quietMs: 50,
+      match: { typePrefix: 'butler.' },
+    });
+    const result = await client.startTask('OptimizeDatabase');
+    assert.equal(result.status, 'already-running');
+    const report = await tracker.wait(true);
+    assert.equal(report.activities.length, 1);
+    assert.equal(report.activities[0].title, 'Optimize Database');
+  });
+
+  it('waits for work that runs in steps, within the quiet time', async function () {
+    const tracker = new CompletionTracker(watcher, { timeoutMs: 5000, quietMs: 400 });
+    await client.startTask('OptimizeDatabase');
+    // The second step starts shortly after the first ended.
+    await new Promise<void>((resolve) => {
+      const onActivity = (event: ActivityEvent): void => {
+        if (event.event !== 'ended') return;
+        watcher.off('activity', onActivity);
+        resolve();
+      };
+      watcher.on('activity', onActivity);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await client.startTask('BackupDatabase');
+    const report = await tracker.wait(false);
+    assert.deepEqual(
+      report.activities.map((activity) => activity.title),
+      ['Optimize Database', 'Backup Database'],
+    );
+    assert.ok(report.durationMs >= 650, `${report.durationMs} ms`);
+  });
+
+  it('ends after the appear window when no activity shows up', async function () {
+    const tracker = new CompletionTracker(watcher, {
+      timeoutMs: 5000,
+      appearWithinMs: 200,
+      match: { typePrefix: 'no.such.type' },
+    });
+    const started = Date.now();
+    await client.startTask('OptimizeDatabase');
+    const report = await tracker.wait(false);
+    assert.deepEqual(report.activities, []);
+    assert.equal(report.durationMs, 200);
+    assert.ok(Date.now() - started < 1000);
+  });
+
+  it('gives up with a timeout error naming what still runs', async function () {
+    const tracker = new CompletionTracker(watcher, { timeoutMs: 150 });
+    await client.startTask('OptimizeDatabase');
+    await assert.rejects(tracker.wait(false), (error: unknown) => {
+      assert.ok(isButlerError(error));
+      assert.equal(error.code, 'timeout');
+      assert.match(error.message, /still running after 0 s: Optimize Database/);
+      return true;
+    });
+  });
+
+  it('stops waiting when its signal aborts, and leaves no listener behind', async function () {
+    const controller = new AbortController();
+    const before = watcher.listenerCount('activity');
+    const tracker = new CompletionTracker(watcher, { timeoutMs: 5000, signal: controller.signal });
+    await client.startTask('OptimizeDatabase');
+    const waiting = tracker.wait(false);
+    controller.abort();
+    await assert.rejects(
+      waiting,
+      (error: unknown) => isButlerError(error) && error.code === 'aborted',
+    );
+    assert.equal(watcher.listenerCount('activity'), before);
+  });
+});
