@@ -143,7 +143,8 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
         const error = asButlerError(thrown);
         if (error.code === 'aborted') return;
         this.status(errorStatus(error));
-        this.error(`${result.task}: ${error.message}`, {
+        // An Error (not a string), so that the Catch node gets msg.error.code too.
+        this.error(new ButlerError(error.code, `${result.task}: ${error.message}`), {
           ...base,
           payload: { ...payload, status: 'timeout' },
         });

@@ -703,7 +703,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
       uuid: randomUUID(),
       title: task.title ?? task.name,
       startedAt: Date.now(),
-      timer: this.later(this.taskDurationMs, () => this.endTask(task.name)),
+      timer: this.later(this.taskDurationMs, () => this.endTask(task.name, true)),
       progressTimer: undefined,
     };
     this.running.set(task.name, running);
@@ -720,17 +720,24 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     });
   }
 
-  private endTask(name: string): void {
+  /** `finished`: ran its course (progress 100); otherwise stopped where it was. */
+  private endTask(name: string, finished = false): void {
     const running = this.running.get(name);
     if (!running) return;
     this.cancel(running.timer);
     if (running.progressTimer) this.cancel(running.progressTimer);
     this.running.delete(name);
-    this.activityEvent('ended', running);
+    this.activityEvent('ended', running, finished);
   }
 
-  private activityEvent(event: SimActivityEvent['event'], running: RunningTask): void {
+  private activityEvent(
+    event: SimActivityEvent['event'],
+    running: RunningTask,
+    finished = false,
+  ): void {
     const activity = this.activityOf(running);
+    // A millisecond clock can make the last reading 99: work that ran its course is at 100.
+    if (finished) activity.progress = 100;
     this.emit('activity', { event, task: running.name, activity });
     if (this.notificationClients.size === 0) return;
     // The shape real servers send on /:/websockets/notifications (shared/plex-api README).

@@ -134,7 +134,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     if (failure) throw failure.reason;
   });
 
-  it('lists get tasks, start task and stop task under "plex" in the palette', async function () {
+  it('lists get tasks, start task, stop task and watch activity under "plex" in the palette', async function () {
     page = await openEditor(started().browser, started().nodeRed.url);
     assert.equal(await visibleText(page.locator('#red-ui-palette-header-plex')), 'plex');
     const category = page.locator('#red-ui-palette-plex');
@@ -142,6 +142,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
       ['plex-butler-tasks', 'get tasks'],
       ['plex-butler-start', 'start task'],
       ['plex-butler-stop', 'stop task'],
+      ['plex-butler-watch', 'watch activity'],
     ]) {
       const node = category.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
       assert.equal(await visibleText(node), label, `palette label of ${type}`);
@@ -267,6 +268,53 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     }
   });
 
+  it('gives start a second output for "wait for completion"; watch has no input and connects', async function () {
+    const { sim, nodeRed, browser } = started();
+    page = await openEditor(browser, nodeRed.url);
+    const start = await dragFromPalette(page, 'plex-butler-start', 400, 560);
+    await openNodeDialog(page, start);
+    if ((await page.locator('#node-input-server').inputValue()) === '_ADD_') {
+      // The first test in this Node-RED: no server config yet.
+      await page.locator('#node-input-btn-server-add').click();
+      await page.locator('#node-config-input-url').waitFor();
+      await waitForTray(page);
+      await page.locator('#node-config-input-url').pressSequentially(sim.url);
+      await page.locator('#node-config-input-token').pressSequentially(TOKEN);
+      await page.locator('#node-config-dialog-ok').click();
+      await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
+    }
+    const serverId = await page.locator('#node-input-server').inputValue();
+    const waitRows = page.locator('.node-input-wait-row');
+    assert.equal(await waitRows.first().isVisible(), false, 'wait options hidden at first');
+    await page.locator('#node-input-wait').check();
+    assert.equal(await waitRows.first().isVisible(), true, 'wait options shown when ticked');
+    assert.equal(await page.locator('#node-input-waitTimeout').inputValue(), '60');
+    await page.locator('#node-input-waitTitle').fill('optimi');
+    await page.locator('#node-dialog-ok').click();
+    await page.locator('#node-input-wait').waitFor({ state: 'detached' });
+    const outputs = canvasNode(page, start).locator('.red-ui-flow-port-output');
+    assert.equal(await outputs.count(), 2, 'start with waiting has two outputs');
+
+    const watch = await dragFromPalette(page, 'plex-butler-watch', 400, 640);
+    await openNodeDialog(page, watch);
+    await page.locator('#node-input-server').selectOption(serverId);
+    assert.equal(await page.locator('.node-input-rate-row').isVisible(), false);
+    await page.locator('#node-input-updates').selectOption('limit');
+    assert.equal(await page.locator('.node-input-rate-row').isVisible(), true);
+    await page.locator('#node-dialog-ok').click();
+    await page.locator('#node-input-updates').waitFor({ state: 'detached' });
+    assert.equal(await canvasNode(page, watch).locator('.red-ui-flow-port-input').count(), 0);
+    assert.equal(await canvasNode(page, watch).locator('.red-ui-flow-port-output').count(), 1);
+
+    await deploy(page);
+    const connected = canvasNode(page, watch).locator('.red-ui-flow-node-status-label', {
+      hasText: 'connected',
+    });
+    await connected.waitFor();
+    assert.ok(sim.stats.openNotificationSockets >= 1, 'the watch node opened the socket');
+    await screenshot(page, 'editor-5-watch-and-wait');
+  });
+
   it('shows a rejected token in plain words, styled as an error', async function () {
     const { sim, nodeRed, browser } = started();
     page = await openEditor(browser, nodeRed.url);
@@ -292,6 +340,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
       ['plex-butler-tasks', 'Aufgaben lesen'],
       ['plex-butler-start', 'Aufgabe starten'],
       ['plex-butler-stop', 'Aufgabe stoppen'],
+      ['plex-butler-watch', 'Aktivität beobachten'],
     ]) {
       assert.equal(await visibleText(paletteNode(page, type)), label, `palette label of ${type}`);
     }

@@ -80,6 +80,55 @@ describe('reliability: lifecycle', function () {
     assert.deepEqual(handles(), before, 'no sockets or timers left behind');
   });
 
+  it('20 deploys of watch nodes and a waiting start node leave no socket, timer or listener', async () => {
+    await delay(50);
+    const before = handles();
+    const server = {
+      id: 'server',
+      type: 'plex-butler-server',
+      name: 'Plex',
+      url: sim.url,
+      clientId: 'lifecycle-watch',
+      verifyTls: true,
+      ca: '',
+      timeout: 1000,
+      retries: 0,
+    };
+    for (let round = 0; round < 20; round++) {
+      await loadFlow(
+        [
+          { id: 'tab', type: 'tab', label: 'watch' },
+          server,
+          { id: 'w1', type: 'plex-butler-watch', z: 'tab', server: 'server', wires: [[]] },
+          { id: 'w2', type: 'plex-butler-watch', z: 'tab', server: 'server', wires: [[]] },
+          {
+            id: 'start',
+            type: 'plex-butler-start',
+            z: 'tab',
+            server: 'server',
+            task: 'OptimizeDatabase',
+            taskType: 'str',
+            wait: true,
+            outputs: 2,
+            wires: [[], []],
+          },
+        ],
+        { server: { token: TOKEN } },
+      );
+      while (sim.stats.openNotificationSockets === 0) await delay(5);
+      // A wait in progress (the task runs 60 s) when the flow goes away.
+      helper.getNode('start').receive({});
+      await delay(20);
+      await helper.unload();
+    }
+    const closing = Date.now();
+    while (sim.stats.openNotificationSockets > 0 && Date.now() - closing < 1000) await delay(5);
+    assert.equal(sim.stats.openNotificationSockets, 0);
+    await plexRequest(sim, 'DELETE', '/butler');
+    await delay(50);
+    assert.deepEqual(handles(), before, 'no sockets or timers left behind');
+  });
+
   it('50 interleaved start and stop messages for one task each get one consistent answer', async () => {
     await loadFlow(
       [

@@ -3,7 +3,7 @@ import type { PlexSimulator } from '../../simulator';
 import { startSimulator } from '../support/simulator';
 import { helper } from '../support/node-red-helper';
 import { selfSignedCertificate } from '../support/tls';
-import { SERVER_ID, loadReliabilityFlow, sendAndSettle, statusTexts } from './harness';
+import { SERVER_ID, loadReliabilityFlow, plexRequest, sendAndSettle, statusTexts } from './harness';
 
 const TOKEN = 'SECRET-plex-Tok3n-9q8w7e';
 
@@ -85,6 +85,49 @@ describe('reliability: the token never shows', function () {
       exposure.collectRuntime();
       await helper.unload();
     }
+    // The watch node and a start node that waits: the socket, its events, polling, TLS failure.
+    const watchedMessages: unknown[] = [];
+    for (const [server, refused] of [
+      [{}, false],
+      [{}, true],
+      [{ url: secure.url }, false],
+    ] as const) {
+      sim.setNotifications(refused ? 'refused' : 'websocket');
+      await loadReliabilityFlow(sim, { type: 'plex-butler-watch', updates: 'all' }, tokenSetting, {
+        ...server,
+        retries: 0,
+        pollInterval: 0.05,
+      });
+      (helper.getNode('out') as unknown as NodeJS.EventEmitter).on('input', (msg: unknown) =>
+        watchedMessages.push(msg),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await plexRequest(sim, 'POST', '/butler/CleanOldBundles');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      exposure.collectRuntime();
+      await helper.unload();
+    }
+    sim.setNotifications('websocket');
+    assert.ok(watchedMessages.length >= 4, `${watchedMessages.length} watch messages`);
+    exposure.add('watch messages', watchedMessages);
+    await loadReliabilityFlow(
+      sim,
+      {
+        type: 'plex-butler-start',
+        task: 'OptimizeDatabase',
+        taskType: 'str',
+        wait: true,
+        waitTimeout: 0.001,
+        outputs: 2,
+      },
+      tokenSetting,
+      { retries: 0 },
+    );
+    exposure.add('wait outcome', (await sendAndSettle({})).msg);
+    exposure.add('wait timeout', (await sendAndSettle({})).msg);
+    exposure.collectRuntime();
+    await helper.unload();
+
     // Failures that happen before any request, and over TLS.
     for (const server of [
       { url: secure.url },
