@@ -1,6 +1,6 @@
 import { ButlerError } from './errors';
 import type { Activity } from './types';
-import type { ActivityEvent, ActivityWatcher } from './watch';
+import { toEvent, type ActivityEvent, type ActivityWatcher } from './watch';
 
 /**
  * Which activities belong to the work a start request began. No public source says which
@@ -65,18 +65,6 @@ export function matchesActivity(
   return true;
 }
 
-function snapshotOf(activity: Activity): ActivityEvent {
-  return {
-    event: 'started',
-    uuid: activity.uuid,
-    type: activity.type,
-    title: activity.title,
-    subtitle: activity.subtitle,
-    progress: activity.progress,
-    cancellable: activity.cancellable,
-  };
-}
-
 /**
  * Call before sending the start request, so that no event is missed; then `wait()` once the
  * server has answered. `alreadyRunning` (a 202) adopts the matching activities that were
@@ -111,7 +99,7 @@ export class CompletionTracker {
     if (alreadyRunning) {
       for (const activity of this.before.values()) {
         if (matchesActivity(activity, this.options.match) && !this.counted.has(activity.uuid)) {
-          this.counted.set(activity.uuid, snapshotOf(activity));
+          this.counted.set(activity.uuid, toEvent('started', activity));
           this.open.add(activity.uuid);
         }
       }

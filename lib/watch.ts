@@ -7,16 +7,10 @@ import { resolveSettings, type ButlerClientOptions, type ResolvedSettings } from
 import type { Activity } from './types';
 
 /** One activity event, as the watch node sends it in msg.payload. */
-export interface ActivityEvent {
-  event: ActivityEventKind;
-  uuid: string;
-  type: string;
-  title: string;
-  subtitle: string;
-  /** 0-100, or -1 when the server does not know. */
-  progress: number;
-  cancellable: boolean;
-}
+export type ActivityEvent = { event: ActivityEventKind } & Pick<
+  Activity,
+  'uuid' | 'type' | 'title' | 'subtitle' | 'progress' | 'cancellable'
+>;
 
 /**
  * connecting: first attempt; connected: the notification socket is open; reconnecting: waiting
@@ -69,7 +63,8 @@ function socketRefused(status: number): boolean {
   return status !== 401 && status !== 403 && status !== 429 && status < 500;
 }
 
-function toEvent(event: ActivityEventKind, activity: Activity): ActivityEvent {
+/** The event's fields only: no user id or context, which the server may add. */
+export function toEvent(event: ActivityEventKind, activity: Activity): ActivityEvent {
   return {
     event,
     uuid: activity.uuid,

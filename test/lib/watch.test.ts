@@ -13,6 +13,7 @@ import {
 import type { PlexSimulator } from '../../simulator';
 import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
+import { waitUntil } from '../support/wait';
 
 const TOKEN = 'watch-Secret-Token-9931';
 /** Short waits, so that reconnects and polls happen within a test. */
@@ -22,18 +23,6 @@ const FAST: WatchOptions = {
   pollIntervalMs: 100,
   webSocketRetryMs: 400,
 };
-
-function waitFor(check: () => boolean, timeoutMs = 4000, what = 'condition'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + timeoutMs;
-    const poll = (): void => {
-      if (check()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`${what} not met in ${timeoutMs} ms`));
-      else setTimeout(poll, 10);
-    };
-    poll();
-  });
-}
 
 describe('ActivityWatcher', function () {
   let sim: PlexSimulator;
@@ -70,9 +59,9 @@ describe('ActivityWatcher', function () {
 
   it('emits started, updated and ended with the fields of the issue, token only in a header', async function () {
     watch();
-    await waitFor(stateIs('connected'));
+    await waitUntil(stateIs('connected'));
     await plexRequest(sim, 'POST', '/butler/OptimizeDatabase');
-    await waitFor(() => events.some((event) => event.event === 'ended'));
+    await waitUntil(() => events.some((event) => event.event === 'ended'));
     assert.equal(events[0].event, 'started');
     assert.ok(events.some((event) => event.event === 'updated'));
     assert.deepEqual(Object.keys(events[0]).sort(), [
@@ -97,34 +86,34 @@ describe('ActivityWatcher', function () {
   it('knows what runs already when it connects, without reporting it as new', async function () {
     await plexRequest(sim, 'POST', '/butler/BackupDatabase');
     watch();
-    await waitFor(() => (watcher?.running().length ?? 0) === 1, 2000, 'snapshot');
+    await waitUntil(() => (watcher?.running().length ?? 0) === 1, 2000, 'snapshot');
     assert.equal(watcher?.running()[0].title, 'Backup Database');
     assert.ok(!events.some((event) => event.event === 'started'));
   });
 
   it('reconnects after the server restarts, and reports work that ended meanwhile', async function () {
     watch();
-    await waitFor(stateIs('connected'));
+    await waitUntil(stateIs('connected'));
     await plexRequest(sim, 'POST', '/butler/OptimizeDatabase');
-    await waitFor(() => events.length >= 1);
+    await waitUntil(() => events.length >= 1);
     await sim.stop();
-    await waitFor(stateIs('reconnecting'));
+    await waitUntil(stateIs('reconnecting'));
     const reconnecting = watcher?.status;
     assert.ok(reconnecting?.error && isButlerError(reconnecting.error));
     assert.ok((reconnecting?.retryInMs ?? 0) > 0);
     await sim.start();
-    await waitFor(stateIs('connected'));
+    await waitUntil(stateIs('connected'));
     // The restarted server runs nothing: the task's activity is reported ended by the snapshot.
-    await waitFor(() => events.at(-1)?.event === 'ended', 2000, 'ended after reconnect');
+    await waitUntil(() => events.at(-1)?.event === 'ended', 2000, 'ended after reconnect');
     assert.deepEqual(watcher?.running(), []);
     assert.equal(sim.stats.openNotificationSockets, 1);
   });
 
   it('backs off while the server stays down: waits grow, and stay under the maximum', async function () {
     watch({ ...FAST, reconnectInitialMs: 20, reconnectMaxMs: 160 });
-    await waitFor(stateIs('connected'));
+    await waitUntil(stateIs('connected'));
     await sim.stop();
-    await waitFor(
+    await waitUntil(
       () => states.filter((s) => s.state === 'reconnecting').length >= 6,
       5000,
       'six reconnect attempts',
@@ -142,27 +131,27 @@ describe('ActivityWatcher', function () {
 
   it('reconnects after a dropped connection', async function () {
     watch();
-    await waitFor(stateIs('connected'));
+    await waitUntil(stateIs('connected'));
     sim.dropNotificationSockets();
-    await waitFor(stateIs('reconnecting'));
-    await waitFor(stateIs('connected'));
+    await waitUntil(stateIs('reconnecting'));
+    await waitUntil(stateIs('connected'));
     await plexRequest(sim, 'POST', '/butler/CleanOldBundles');
-    await waitFor(() => events.some((event) => event.event === 'started'));
+    await waitUntil(() => events.some((event) => event.event === 'started'));
   });
 
   it('polls GET /activities when the socket is refused, then returns to the socket', async function () {
     sim.setNotifications('refused');
     watch();
-    await waitFor(stateIs('polling'));
+    await waitUntil(stateIs('polling'));
     assert.equal(watcher?.status.pollIntervalMs, 100);
     await plexRequest(sim, 'POST', '/butler/DeepMediaAnalysis');
-    await waitFor(() => events.some((event) => event.event === 'ended'), 3000, 'polled end');
+    await waitUntil(() => events.some((event) => event.event === 'ended'), 3000, 'polled end');
     assert.equal(events[0].event, 'started');
     assert.equal(events[0].title, 'Perform Extensive Media Analysis');
     assert.ok((sim.stats.requestsByRoute['GET /activities'] ?? 0) >= 3);
 
     sim.setNotifications('websocket');
-    await waitFor(stateIs('connected'), 3000, 'back on the socket');
+    await waitUntil(stateIs('connected'), 3000, 'back on the socket');
     const polls = sim.stats.requestsByRoute['GET /activities'] ?? 0;
     await new Promise((resolve) => setTimeout(resolve, 300));
     // One snapshot on connect at most; the polling itself has stopped.
@@ -171,7 +160,7 @@ describe('ActivityWatcher', function () {
 
   it('says unauthorized for a rejected token, and keeps trying', async function () {
     watch(FAST, 'not-the-token');
-    await waitFor(() => states.filter((s) => s.error?.code === 'unauthorized').length >= 2);
+    await waitUntil(() => states.filter((s) => s.error?.code === 'unauthorized').length >= 2);
     assert.equal(watcher?.status.state, 'reconnecting');
     const message = watcher?.status.error?.message ?? '';
     assert.match(message, /token rejected/);
@@ -180,11 +169,11 @@ describe('ActivityWatcher', function () {
 
   it('ignores other notification types and messages that are not JSON', async function () {
     watch();
-    await waitFor(stateIs('connected'));
+    await waitUntil(stateIs('connected'));
     sim.broadcastNotification({ type: 'playing', size: 1, PlaySessionStateNotification: [{}] });
     sim.broadcastNotification({ type: 'activity', size: 1, ActivityNotification: [{}] });
     await plexRequest(sim, 'POST', '/butler/CleanOldBundles');
-    await waitFor(() => events.length >= 1);
+    await waitUntil(() => events.length >= 1);
     assert.equal(events[0].title, 'Remove Old Bundles');
     assert.deepEqual(parseActivityNotification('not json'), []);
     assert.deepEqual(
@@ -195,10 +184,10 @@ describe('ActivityWatcher', function () {
 
   it('close() closes the socket, stops every timer and emits nothing after', async function () {
     const created = watch();
-    await waitFor(stateIs('connected'));
+    await waitUntil(stateIs('connected'));
     created.close();
     assert.equal(created.status.state, 'closed');
-    await waitFor(() => sim.stats.openNotificationSockets === 0, 2000, 'socket closed');
+    await waitUntil(() => sim.stats.openNotificationSockets === 0, 2000, 'socket closed');
     const count = events.length;
     await plexRequest(sim, 'POST', '/butler/OptimizeDatabase');
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -217,7 +206,7 @@ describe('CompletionTracker', function () {
     watcher = new ActivityWatcher(options, FAST);
     watcher.start();
     client = new ButlerClient(options);
-    await waitFor(() => watcher.status.state === 'connected');
+    await waitUntil(() => watcher.status.state === 'connected');
   });
   afterEach(async () => {
     watcher.close();
@@ -258,7 +247,7 @@ describe('CompletionTracker', function () {
 
   it('adopts the running activity when the task was already running (202)', async function () {
     await client.startTask('OptimizeDatabase');
-    await waitFor(() => watcher.running().length === 1);
+    await waitUntil(() => watcher.running().length === 1);
     const tracker = new CompletionTracker(watcher, {
       timeoutMs: 5000,
       quietMs: 50,

@@ -1,7 +1,9 @@
 import { strict as assert } from 'node:assert';
+import type { ActivityEvent } from '../../lib';
 import type { PlexSimulator } from '../../simulator';
 import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
+import { waitUntil } from '../support/wait';
 import {
   collectMessages,
   delay,
@@ -17,15 +19,7 @@ const TOKEN = 'tok-Secret-8812-watch';
 
 interface EventMessage {
   topic: string;
-  payload: {
-    event: string;
-    uuid: string;
-    type: string;
-    title: string;
-    subtitle: string;
-    progress: number;
-    cancellable: boolean;
-  };
+  payload: ActivityEvent;
 }
 
 interface FinishedMessage {
@@ -48,18 +42,6 @@ interface CaughtMessage {
 /** Every message the helper node `id` receives, as it arrives. */
 function onInput<T>(id: string, listener: (msg: T) => void): void {
   (helper.getNode(id) as unknown as NodeJS.EventEmitter).on('input', listener);
-}
-
-function waitUntil(check: () => boolean, timeoutMs = 4000, what = 'condition'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + timeoutMs;
-    const poll = (): void => {
-      if (check()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`${what} not met in ${timeoutMs} ms`));
-      else setTimeout(poll, 10);
-    };
-    poll();
-  });
 }
 
 describe('watch activity and wait for completion (Node-RED)', function () {

@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import type { PlexSimulator } from '../../simulator';
 import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
+import { waitUntil } from '../support/wait';
 
 const TOKEN = 'sim-notify-token';
 
@@ -53,14 +54,6 @@ function connect(
   });
 }
 
-async function waitFor(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe('simulator: notification WebSocket', function () {
   let sim: PlexSimulator;
   const open: WebSocket[] = [];
@@ -78,7 +71,7 @@ describe('simulator: notification WebSocket', function () {
     assert.ok(socket);
     open.push(socket);
     assert.equal(await plexRequest(sim, 'POST', '/butler/OptimizeDatabase'), 200);
-    await waitFor(() =>
+    await waitUntil(() =>
       messages.some((m) => m.NotificationContainer.ActivityNotification[0].event === 'ended'),
     );
     const events = messages.map((m) => {
@@ -116,7 +109,7 @@ describe('simulator: notification WebSocket', function () {
     open.push(socket);
     await plexRequest(sim, 'POST', '/butler/BackupDatabase');
     await plexRequest(sim, 'DELETE', '/butler/BackupDatabase');
-    await waitFor(() => messages.length >= 2);
+    await waitUntil(() => messages.length >= 2);
     const ended = messages[1].NotificationContainer.ActivityNotification[0];
     assert.equal(ended.event, 'ended');
     assert.ok((ended.Activity.progress as number) < 100);
@@ -153,7 +146,7 @@ describe('simulator: notification WebSocket', function () {
       open.push(opened.socket);
     }
     await plexRequest(sim, 'POST', '/butler/OptimizeDatabase');
-    await waitFor(() => everything.messages.length >= 1);
+    await waitUntil(() => everything.messages.length >= 1);
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(excluded.messages.length, 0);
     assert.equal(onlyOther.messages.length, 0);
