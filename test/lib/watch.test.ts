@@ -6,6 +6,7 @@ import {
   isButlerError,
   parseActivityNotification,
   type ActivityEvent,
+  type TlsOptions,
   type WatchOptions,
   type WatchState,
   type WatchStatus,
@@ -13,6 +14,7 @@ import {
 import type { PlexSimulator } from '../../simulator';
 import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
+import { selfSignedCertificate } from '../support/tls';
 import { waitUntil } from '../support/wait';
 
 const TOKEN = 'watch-Secret-Token-9931';
@@ -192,6 +194,44 @@ describe('ActivityWatcher', function () {
     await plexRequest(sim, 'POST', '/butler/OptimizeDatabase');
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(events.length, count);
+  });
+});
+
+describe('ActivityWatcher over HTTPS', function () {
+  let secure: PlexSimulator;
+  let watcher: ActivityWatcher | undefined;
+
+  before(async () => {
+    secure = await startSimulator({ token: TOKEN, tls: selfSignedCertificate() });
+  });
+  after(async () => {
+    await secure.stop();
+  });
+  afterEach(() => {
+    watcher?.close();
+    watcher = undefined;
+  });
+
+  function watchSecure(url: string, tls: TlsOptions): ActivityWatcher {
+    watcher = new ActivityWatcher({ url, token: TOKEN, clientIdentifier: 'tls-test', tls }, FAST);
+    watcher.start();
+    return watcher;
+  }
+
+  it('connects with the CA from the server config (wss://, certificate for localhost)', async function () {
+    const url = secure.url.replace('127.0.0.1', 'localhost');
+    const created = watchSecure(url, { ca: selfSignedCertificate().cert });
+    await waitUntil(() => created.status.state === 'connected', 4000, 'connected over TLS');
+  });
+
+  it('refuses an untrusted certificate with tls-error, and connects with verification off', async function () {
+    const strict = watchSecure(secure.url, {});
+    await waitUntil(() => strict.status.error !== undefined, 4000, 'a TLS failure');
+    assert.equal(strict.status.state, 'reconnecting');
+    assert.equal(strict.status.error?.code, 'tls-error');
+    strict.close();
+    const lenient = watchSecure(secure.url, { verify: false });
+    await waitUntil(() => lenient.status.state === 'connected', 4000, 'connected, unverified');
   });
 });
 
