@@ -1,6 +1,6 @@
 /**
- * Summarises a V8 .cpuprofile (node --cpu-prof): self time by function and by area (axios,
- * Node's http, our library, Node-RED…), and total (inclusive) time of the functions that matter.
+ * Summarises a V8 .cpuprofile (node --cpu-prof): self time by function and by area (Node's
+ * http, our library, Node-RED…), and total (inclusive) time of the functions that matter.
  *   tsx bench/profile-summary.ts <file.cpuprofile> [top]
  */
 import { readFileSync } from 'node:fs';
@@ -41,8 +41,6 @@ export function areaOf(url: string, functionName: string): string {
     const inside = url.slice(compiled + '/node_modules/.cache/plex-butler-bench/'.length);
     return areaOf(`file:///repository/${inside}`, functionName);
   }
-  if (url.includes('/node_modules/axios/')) return 'axios';
-  if (url.includes('/node_modules/follow-redirects/')) return 'follow-redirects';
   if (url.includes('/node_modules/@node-red/') || url.includes('/node_modules/node-red'))
     return 'node-red runtime';
   if (url.includes('/node_modules/')) {

@@ -8,7 +8,7 @@
  *
  * --markdown also prints the tables as Markdown (the README's Performance section); --quick
  * shortens every phase (to try the harness, not for figures); --only runs some phases:
- * overhead, burst, connections, memory, redeploys, slow. Partial runs write
+ * overhead, burst, connections, memory, redeploys, slow. Quick and partial runs write
  * bench/results-partial.json.
  */
 import { readFileSync } from 'node:fs';
@@ -43,7 +43,11 @@ const phase = (name: string): boolean => {
 };
 const MARKDOWN = process.argv.includes('--markdown');
 /** Partial runs do not overwrite the figures of a full run. */
-const RESULTS_FILE = path.join(BENCH_DIR, ONLY ? 'results-partial.json' : 'results.json');
+// Quick or partial figures never replace a full run's.
+const RESULTS_FILE = path.join(
+  BENCH_DIR,
+  ONLY || QUICK ? 'results-partial.json' : 'results.json',
+);
 const TASK = 'BackupDatabase';
 const START_PATH = `/butler/${TASK}`;
 
@@ -637,7 +641,7 @@ async function main(): Promise<void> {
   const environment = {
     node: process.version,
     nodeRed: nodeRedVersion(),
-    axios: packageVersion('axios'),
+    ws: packageVersion('ws'),
     compiled: !FROM_SOURCES,
     phases: ONLY ? [...ONLY] : 'all',
     cpus: os.cpus().length,
@@ -712,7 +716,7 @@ async function main(): Promise<void> {
   ];
 
   console.log(
-    `\nPlex Butler nodes benchmark: Node ${environment.node}, Node-RED ${environment.nodeRed}, axios ${environment.axios}, ${environment.cpus} CPUs, load average ${environment.loadAverageBefore[0]} → ${environment.loadAverageAfter[0]}, ${environment.seconds} s${QUICK ? ' (--quick: not for figures)' : ''}`,
+    `\nPlex Butler nodes benchmark: Node ${environment.node}, Node-RED ${environment.nodeRed}, ${environment.cpus} CPUs, load average ${environment.loadAverageBefore[0]} → ${environment.loadAverageAfter[0]}, ${environment.seconds} s${QUICK ? ' (--quick: not for figures)' : ''}`,
   );
   console.log(
     `${FROM_SOURCES ? 'FROM TYPESCRIPT SOURCES UNDER TSX: esbuild adds a __name() call per closure, which production code (tsc) has not; npm run bench runs the tsc output.\n' : ''}Simulator in its own process on loopback, latency 0 unless stated. Medians of ${SETTINGS.rounds} alternating rounds of ${SETTINGS.roundMs} ms; latency percentiles over all rounds; CPU/msg is this process's CPU time per message.\n`,

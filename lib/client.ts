@@ -1,11 +1,9 @@
 import { setMaxListeners } from 'node:events';
-import http from 'node:http';
-import https from 'node:https';
-import axios, { type Axios, type AxiosResponse } from 'axios';
 import { ButlerError, type ButlerErrorCode } from './errors';
 import { parseActivities, parseIdentity, parseTaskList } from './parse';
 import { RETRYABLE_STATUSES, backoffDelay, parseRetryAfter, type RetryPolicy } from './retry';
 import { resolveSettings, type ButlerClientOptions } from './settings';
+import { HttpTransport, type TransportResponse } from './transport';
 import { STATIC_TASK_NAMES, checkTaskNameSyntax, unknownTaskError } from './tasks';
 import type {
   Activity,
@@ -22,24 +20,11 @@ export interface ConnectionReport {
   tasks: ButlerTask[];
 }
 
-interface RawResponse {
-  status: number;
-  body: string;
-  contentType: string | undefined;
-}
-
 interface SharedCall<T> {
   controller: AbortController;
   promise: Promise<T>;
   waiters: number;
 }
-
-/**
- * axios turns TCP keep-alive on with a 60 s delay for every request it sends; an agent with
- * another delay (Node's default is 1 s) sets its own back each time a socket returns to the
- * pool: two setsockopt calls per request. The same value on both sides makes them no-ops.
- */
-const TCP_KEEP_ALIVE_MS = 60_000;
 
 const TLS_ERROR_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -89,14 +74,10 @@ export class ButlerClient {
   readonly timeoutMs: number;
   readonly retryPolicy: Readonly<RetryPolicy>;
 
-  private readonly http: Axios;
-  private readonly httpAgent: http.Agent;
-  private readonly httpsAgent: https.Agent;
+  private readonly transport: HttpTransport;
   private readonly taskListTtlMs: number;
   /** Aborted by close(): retry waits and shared calls listen to it. */
   private readonly lifetime = new AbortController();
-  /** The attempt in flight of every request, for close() to abort without a listener each. */
-  private readonly attempts = new Set<AbortController>();
   private readonly inflight = new Map<string, SharedCall<unknown>>();
   private cachedTasks: ButlerTask[] | undefined;
   private cachedTaskNames: Set<string> | undefined;
@@ -110,34 +91,7 @@ export class ButlerClient {
     this.timeoutMs = settings.timeoutMs;
     this.taskListTtlMs = settings.taskListTtlMs;
     this.retryPolicy = settings.retryPolicy;
-    const headers = settings.headers;
-    this.httpAgent = new http.Agent({ keepAlive: true, keepAliveMsecs: TCP_KEEP_ALIVE_MS });
-    this.httpsAgent = new https.Agent({
-      keepAlive: true,
-      keepAliveMsecs: TCP_KEEP_ALIVE_MS,
-      ...settings.tlsOptions,
-    });
-    // An Axios of our own config only, not axios.create(): that merges axios's global defaults
-    // (header buckets per method, transforms, transitional options) into every request's
-    // config again, the largest single cost of a request in a profile. None of them changes
-    // what is sent: the request heads on the wire are byte for byte the same.
-    this.http = new axios.Axios({
-      baseURL: this.baseUrl,
-      // axios.create()'s defaults hold a Content-Type slot after Accept, filled for POST with
-      // application/x-www-form-urlencoded; the slot keeps the headers in the same order.
-      headers: { Accept: headers.Accept, 'Content-Type': undefined, ...headers },
-      httpAgent: this.httpAgent,
-      httpsAgent: this.httpsAgent,
-      adapter: 'http',
-      // Plex is on the LAN or behind the user's own reverse proxy; an environment proxy would misroute it.
-      proxy: false,
-      maxRedirects: 0,
-      validateStatus: null,
-      // The body stays the text it came as: no transformResponse, no JSON guessing.
-      responseType: 'text',
-      maxContentLength: settings.maxResponseBytes,
-      maxBodyLength: -1,
-    });
+    this.transport = new HttpTransport(settings);
   }
 
   get closed(): boolean {
@@ -148,10 +102,7 @@ export class ButlerClient {
   close(): void {
     if (this.closed) return;
     this.lifetime.abort(new ButlerError('aborted', 'the Plex client was closed'));
-    for (const attempt of this.attempts) attempt.abort(this.lifetime.signal.reason);
-    this.attempts.clear();
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
+    this.transport.destroyAll(this.lifetime.signal.reason as ButlerError);
   }
 
   /** GET /butler. Concurrent calls share one request. */
@@ -338,7 +289,11 @@ export class ButlerClient {
   }
 
   /** Sends one request with retries; resolves with any HTTP answer that is not retried. */
-  private async request(method: string, path: string, signal: AbortSignal): Promise<RawResponse> {
+  private async request(
+    method: string,
+    path: string,
+    signal: AbortSignal,
+  ): Promise<TransportResponse> {
     const policy = this.retryPolicy;
     const startedAt = Date.now();
     for (let attempt = 0; ; attempt++) {
@@ -367,56 +322,39 @@ export class ButlerClient {
     method: string,
     path: string,
     signal: AbortSignal,
-  ): Promise<RawResponse & { retryAfter?: string }> {
+  ): Promise<TransportResponse> {
     if (signal.aborted) throw signal.reason;
     if (this.closed) throw this.lifetime.signal.reason;
-    const controller = new AbortController();
-    const abort = (reason: unknown): void => controller.abort(reason);
-    const onCallerAbort = (): void => abort(signal.reason);
-    // close() aborts it through the set; the caller's own signal, when there is one, here.
-    this.attempts.add(controller);
-    if (signal !== this.lifetime.signal) {
-      signal.addEventListener('abort', onCallerAbort, { once: true });
-    }
-    const timer = setTimeout(
-      () =>
-        abort(
-          new ButlerError(
-            'timeout',
-            `Plex did not answer within ${this.timeoutMs} ms: check that the server is running, or raise the timeout in the server config`,
-            { retryable: true },
-          ),
-        ),
-      this.timeoutMs,
-    );
+    let cancel: ((failure: unknown) => void) | undefined;
+    const answer = this.transport.send(method, path, (cancelRequest) => {
+      cancel = cancelRequest;
+    });
+    const timer = setTimeout(() => cancel?.(this.timeoutError()), this.timeoutMs);
+    // close() ends the request through the transport; the caller's own signal, here.
+    const cancellers = signal === this.lifetime.signal ? undefined : cancellersOf(signal);
+    const onCallerAbort = (reason: unknown): void => cancel?.(reason);
+    cancellers?.add(onCallerAbort);
     try {
-      const response: AxiosResponse<string> = await this.http.request({
-        method,
-        url: path,
-        signal: controller.signal,
-      });
-      const retryAfter = response.headers['retry-after'];
-      const contentType = response.headers['content-type'];
-      return {
-        status: response.status,
-        body: typeof response.data === 'string' ? response.data : '',
-        contentType: typeof contentType === 'string' ? contentType : undefined,
-        ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
-      };
-    } catch (error) {
-      throw controller.signal.aborted ? controller.signal.reason : error;
+      return await answer;
     } finally {
       clearTimeout(timer);
-      signal.removeEventListener('abort', onCallerAbort);
-      this.attempts.delete(controller);
+      cancellers?.delete(onCallerAbort);
     }
   }
 
-  private expectStatus(response: RawResponse, expected: number[], doing: string): void {
+  private timeoutError(): ButlerError {
+    return new ButlerError(
+      'timeout',
+      `Plex did not answer within ${this.timeoutMs} ms: check that the server is running, or raise the timeout in the server config`,
+      { retryable: true },
+    );
+  }
+
+  private expectStatus(response: TransportResponse, expected: number[], doing: string): void {
     if (!expected.includes(response.status)) throw this.statusError(response, doing);
   }
 
-  private statusError(response: RawResponse & { retryAfter?: string }, doing: string): ButlerError {
+  private statusError(response: TransportResponse, doing: string): ButlerError {
     const status = response.status;
     const retryAfterMs = parseRetryAfter(response.retryAfter);
     const details = {
@@ -458,7 +396,7 @@ export class ButlerClient {
     return new ButlerError(code, `${failed} ${advice}`, details);
   }
 
-  /** Turns anything thrown by axios, Node or an abort into a ButlerError without secrets. */
+  /** Turns anything thrown by Node or an abort into a ButlerError without secrets. */
   private toButlerError(error: unknown, signal: AbortSignal): ButlerError {
     if (error instanceof ButlerError) return error;
     if (signal.aborted || this.closed)
@@ -491,12 +429,6 @@ export class ButlerClient {
         },
       );
     }
-    if (has('ERR_BAD_RESPONSE') && /maxContentLength/i.test(messageOf(error))) {
-      return new ButlerError(
-        'bad-response',
-        'the server sent a far larger answer than a Butler answer can be: check that the URL points at Plex Media Server',
-      );
-    }
     if (
       has('ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE') ||
       /socket hang up|aborted/i.test(messageOf(error))
@@ -508,7 +440,7 @@ export class ButlerClient {
         { retryable: true },
       );
     }
-    if (has('ERR_BAD_RESPONSE', 'HPE_INVALID_CONSTANT', 'HPE_INVALID_HEADER_TOKEN')) {
+    if (codes.some((code) => code.startsWith('HPE_'))) {
       return new ButlerError(
         'bad-response',
         'the server sent an answer that is not valid HTTP: check the server URL and port',
@@ -522,6 +454,31 @@ export class ButlerClient {
       },
     );
   }
+}
+
+const cancellersBySignal = new WeakMap<AbortSignal, Set<(reason: unknown) => void>>();
+
+/**
+ * What to cancel when a caller's signal aborts. One 'abort' listener per signal, however many
+ * requests use it: a node passes one signal for all its messages, and an EventTarget listener
+ * added and removed per request cost more than the rest of the request's own work (profile).
+ */
+function cancellersOf(signal: AbortSignal): Set<(reason: unknown) => void> {
+  let cancellers = cancellersBySignal.get(signal);
+  if (!cancellers) {
+    const created = new Set<(reason: unknown) => void>();
+    cancellersBySignal.set(signal, created);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const cancel of created) cancel(signal.reason);
+        created.clear();
+      },
+      { once: true },
+    );
+    cancellers = created;
+  }
+  return cancellers;
 }
 
 function tlsError(code: string, baseUrl: string): ButlerError {
@@ -560,7 +517,7 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : '';
 }
 
-/** Error codes of an error and its causes (axios wraps Node's errors). */
+/** Error codes of an error and its causes (a cause may carry the code that matters). */
 function errorCodes(error: unknown): string[] {
   const codes: string[] = [];
   let current: unknown = error;

@@ -140,7 +140,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
   let sim: PlexSimulator;
 
   before(async function () {
-    // npm install of the tarball (axios from the registry or npm's cache) is the slow part.
+    // npm install of the tarball (ws from the registry or npm's cache) is the slow part.
     this.timeout(120_000);
     assert.ok(
       existsSync(join(REPO_ROOT, 'dist/nodes/plex-butler-start.js')),
