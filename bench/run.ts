@@ -44,10 +44,7 @@ const phase = (name: string): boolean => {
 const MARKDOWN = process.argv.includes('--markdown');
 /** Partial runs do not overwrite the figures of a full run. */
 // Quick or partial figures never replace a full run's.
-const RESULTS_FILE = path.join(
-  BENCH_DIR,
-  ONLY || QUICK ? 'results-partial.json' : 'results.json',
-);
+const RESULTS_FILE = path.join(BENCH_DIR, ONLY || QUICK ? 'results-partial.json' : 'results.json');
 const TASK = 'BackupDatabase';
 const START_PATH = `/butler/${TASK}`;
 

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { getEventListeners } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -156,6 +157,28 @@ describe('ButlerClient against the simulator', () => {
         version: string;
       };
       assert.equal(PACKAGE_VERSION, pkg.version);
+    });
+
+    it('sends the Plex headers, Host, keep-alive and a zero Content-Length, nothing else (no compression, no library agent)', async () => {
+      await client.startTask('BackupDatabase');
+      const start = sim.exchanges.find((exchange) => exchange.method === 'POST');
+      assert.deepEqual(Object.keys(start?.headers ?? {}).sort(), [
+        'accept',
+        'connection',
+        'content-length',
+        'host',
+        'x-plex-client-identifier',
+        'x-plex-device',
+        'x-plex-device-name',
+        'x-plex-platform',
+        'x-plex-platform-version',
+        'x-plex-product',
+        'x-plex-token',
+        'x-plex-version',
+      ]);
+      assert.equal(start?.headers.connection, 'keep-alive');
+      assert.equal(start?.headers['content-length'], '0');
+      assert.equal(start?.url, '/butler/BackupDatabase');
     });
 
     it('reuses one keep-alive connection for sequential requests', async () => {
@@ -454,6 +477,33 @@ describe('ButlerClient against the simulator', () => {
       sim.injectFault({ kind: 'huge', bytes: 20 * 1024 * 1024 });
       const error = await rejectsWithCode(clientFor(sim, noRetry).listTasks(), 'bad-response');
       assert.match(error.message, /larger/);
+    });
+
+    it('reads an answer exactly at the size limit, and refuses one a byte over it', async () => {
+      await client.listTasks();
+      const size = Buffer.byteLength(sim.exchanges.at(-1)?.responseBody ?? '');
+      assert.ok(size > 1000);
+      const atLimit = clientFor(sim, { ...noRetry, maxResponseBytes: size });
+      assert.equal((await atLimit.listTasks()).length, 22);
+      atLimit.close();
+      const under = clientFor(sim, { ...noRetry, maxResponseBytes: size - 1 });
+      await rejectsWithCode(under.listTasks(), 'bad-response');
+      under.close();
+    });
+
+    it('aborted: one signal for many requests cancels them all, with one listener on it', async () => {
+      await client.listTasks(); // names known: the starts go straight to their POSTs
+      sim.injectFault({ kind: 'hang' });
+      const controller = new AbortController();
+      const pending = ['BackupDatabase', 'OptimizeDatabase', 'CleanOldBundles'].flatMap((task) =>
+        [1, 2, 3].map(() => client.startTask(task, { signal: controller.signal })),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(getEventListeners(controller.signal, 'abort').length, 1);
+      controller.abort();
+      for (const request of pending) await rejectsWithCode(request, 'aborted');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(sim.stats.openConnections, 0);
     });
 
     it('aborted: the caller gives up', async () => {
