@@ -1,9 +1,10 @@
 import { setMaxListeners } from 'node:events';
-import { ButlerError, type ButlerErrorCode } from './errors';
-import { parseActivities, parseIdentity, parseTaskList } from './parse';
-import { RETRYABLE_STATUSES, backoffDelay, parseRetryAfter, type RetryPolicy } from './retry';
+import { ButlerError } from './errors';
+import { outcomeUnknown, statusFailure, transportFailure } from './failures';
+import { looksLikeHtmlPage, parseActivities, parseIdentity, parseTaskList } from './parse';
+import { backoffDelay, parseRetryAfter, type RetryPolicy } from './retry';
 import { resolveSettings, type ButlerClientOptions } from './settings';
-import { HttpTransport, type TransportResponse } from './transport';
+import { HttpTransport, RequestFailure, type TransportResponse } from './transport';
 import { STATIC_TASK_NAMES, checkTaskNameSyntax, unknownTaskError } from './tasks';
 import type {
   Activity,
@@ -25,21 +26,6 @@ interface SharedCall<T> {
   promise: Promise<T>;
   waiters: number;
 }
-
-const TLS_ERROR_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_SIGNATURE_FAILURE',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'EPROTO',
-  'ERR_SSL_WRONG_VERSION_NUMBER',
-]);
 
 /** Waits, unless one of the signals aborts first; listeners are removed either way. */
 function sleep(ms: number, signals: readonly AbortSignal[]): Promise<void> {
@@ -108,8 +94,7 @@ export class ButlerClient {
   /** GET /butler. Concurrent calls share one request. */
   listTasks(options: CallOptions = {}): Promise<ButlerTask[]> {
     return this.shared('GET /butler', options.signal, async (signal) => {
-      const response = await this.request('GET', '/butler', signal);
-      this.expectStatus(response, [200], 'list the Butler tasks');
+      const response = await this.request('GET', '/butler', signal, 'list the Butler tasks');
       const tasks = parseTaskList(response.body, response.contentType);
       this.rememberTasks(tasks);
       return tasks;
@@ -119,8 +104,12 @@ export class ButlerClient {
   /** GET /activities: work running on the server now. Concurrent calls share one request. */
   listActivities(options: CallOptions = {}): Promise<Activity[]> {
     return this.shared('GET /activities', options.signal, async (signal) => {
-      const response = await this.request('GET', '/activities', signal);
-      this.expectStatus(response, [200], 'list the server activities');
+      const response = await this.request(
+        'GET',
+        '/activities',
+        signal,
+        'list the server activities',
+      );
       return parseActivities(response.body, response.contentType);
     });
   }
@@ -128,8 +117,7 @@ export class ButlerClient {
   /** GET /identity: answers without a valid token, so it tells "unreachable" from "token rejected". */
   getIdentity(options: CallOptions = {}): Promise<ServerIdentity> {
     return this.shared('GET /identity', options.signal, async (signal) => {
-      const response = await this.request('GET', '/identity', signal);
-      this.expectStatus(response, [200], 'read the server identity');
+      const response = await this.request('GET', '/identity', signal, 'read the server identity');
       return parseIdentity(response.body, response.contentType);
     });
   }
@@ -142,39 +130,58 @@ export class ButlerClient {
   }
 
   async startAllTasks(options: CallOptions = {}): Promise<TaskResult> {
-    const response = await this.request('POST', '/butler', this.signalFor(options.signal));
-    this.expectStatus(response, [200], 'start all Butler tasks');
+    const doing = 'start all Butler tasks';
+    const response = await this.request('POST', '/butler', this.signalFor(options.signal), doing);
+    expectPlexAnswer(response, doing);
     return result('start', 'all', 'started', response.status);
   }
 
   async stopAllTasks(options: CallOptions = {}): Promise<TaskResult> {
-    const response = await this.request('DELETE', '/butler', this.signalFor(options.signal));
-    this.expectStatus(response, [200], 'stop all Butler tasks');
+    const doing = 'stop all Butler tasks';
+    const response = await this.request('DELETE', '/butler', this.signalFor(options.signal), doing);
+    expectPlexAnswer(response, doing);
     return result('stop', 'all', 'stopped', response.status);
   }
 
-  /** POST /butler/{task}: `started` (200) or `already-running` (202). */
+  /**
+   * POST /butler/{task}: `started` (200) or `already-running` (202). The name is checked
+   * against the server's live list first; when that list cannot be read, nothing is sent.
+   */
   async startTask(name: unknown, options: CallOptions = {}): Promise<TaskResult> {
     const task = await this.validateTaskName(name, options);
-    const response = await this.request('POST', `/butler/${task}`, this.signalFor(options.signal));
-    if (response.status === 200) return result('start', task, 'started', 200);
-    if (response.status === 202) return result('start', task, 'already-running', 202);
+    const doing = `start ${task}`;
+    const response = await this.request(
+      'POST',
+      `/butler/${task}`,
+      this.signalFor(options.signal),
+      doing,
+      [200, 202, 404],
+    );
     if (response.status === 404) throw await this.taskVanished(task, options);
-    throw this.statusError(response, `start ${task}`);
+    expectPlexAnswer(response, doing);
+    return result(
+      'start',
+      task,
+      response.status === 202 ? 'already-running' : 'started',
+      response.status,
+    );
   }
 
   /** DELETE /butler/{task}: `stopped` (200) or `not-running` (404 for a task the server lists). */
   async stopTask(name: unknown, options: CallOptions = {}): Promise<TaskResult> {
     const task = await this.validateTaskName(name, options);
+    const doing = `stop ${task}`;
     const response = await this.request(
       'DELETE',
       `/butler/${task}`,
       this.signalFor(options.signal),
+      doing,
+      [200, 404],
     );
-    if (response.status === 200) return result('stop', task, 'stopped', 200);
     // The name was just checked against the live list, so 404 here means "not running".
     if (response.status === 404) return result('stop', task, 'not-running', 404);
-    throw this.statusError(response, `stop ${task}`);
+    expectPlexAnswer(response, doing);
+    return result('stop', task, 'stopped', 200);
   }
 
   /** The task names to offer: the live list when one was fetched, else the spec's. */
@@ -184,27 +191,15 @@ export class ButlerClient {
 
   /**
    * Resolves to the name when the server lists it; refuses malformed names before any
-   * request, and unknown ones with the valid names and a "did you mean".
+   * request, and unknown ones with the valid names and a "did you mean". A list that cannot
+   * be read fails the check with the list's own error: an unchecked name is never sent.
    */
   async validateTaskName(name: unknown, options: CallOptions = {}): Promise<string> {
     const task = checkTaskNameSyntax(name, this.knownTaskNames());
     if (this.cachedTaskNames?.has(task) && Date.now() - this.cachedAt < this.taskListTtlMs) {
       return task;
     }
-    let tasks: ButlerTask[];
-    try {
-      tasks = await this.listTasks(options);
-    } catch (error) {
-      // Offline fallback: a name from the spec goes ahead, and its own request reports the failure.
-      if (
-        error instanceof ButlerError &&
-        error.code !== 'aborted' &&
-        STATIC_TASK_NAMES.includes(task)
-      ) {
-        return task;
-      }
-      throw error;
-    }
+    const tasks = await this.listTasks(options);
     if (tasks.some((listed) => listed.name === task)) return task;
     throw unknownTaskError(
       task,
@@ -269,7 +264,11 @@ export class ButlerClient {
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => {
         call.waiters--;
-        if (call.waiters === 0) call.controller.abort(abortedError(signal));
+        if (call.waiters === 0) {
+          call.controller.abort(abortedError(signal));
+          // Gone at once: a caller that comes next starts afresh instead of joining the abort.
+          if (this.inflight.get(key) === call) this.inflight.delete(key);
+        }
         reject(abortedError(signal));
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -288,24 +287,46 @@ export class ButlerClient {
     });
   }
 
-  /** Sends one request with retries; resolves with any HTTP answer that is not retried. */
+  /**
+   * Sends one request with retries and resolves with an answer whose status is in `expected`;
+   * any other status becomes its ButlerError. A POST or DELETE is sent again only when it
+   * cannot have reached the server (no connection came about) or the server said 429 or 503:
+   * otherwise a retry's 202 or 404 would be reported for this request's own work.
+   */
   private async request(
     method: string,
     path: string,
     signal: AbortSignal,
+    doing: string,
+    expected: readonly number[] = [200],
   ): Promise<TransportResponse> {
     const policy = this.retryPolicy;
+    const repeatable = method !== 'POST' && method !== 'DELETE';
     const startedAt = Date.now();
     for (let attempt = 0; ; attempt++) {
       let failure: ButlerError;
       let waitMs: number | undefined;
       try {
         const response = await this.attempt(method, path, signal);
-        if (!RETRYABLE_STATUSES.has(response.status)) return response;
-        failure = this.statusError(response, `${method} ${path}`);
+        if (expected.includes(response.status)) return response;
+        failure = statusFailure(response.status, doing, response.retryAfter);
+        // A 502 or 504 comes from a proxy, which may have passed the request on.
+        if (
+          !repeatable &&
+          failure.retryable &&
+          response.status !== 429 &&
+          response.status !== 503
+        ) {
+          throw outcomeUnknown(doing, failure);
+        }
         waitMs = parseRetryAfter(response.retryAfter);
       } catch (error) {
-        failure = this.toButlerError(error, signal);
+        if (error instanceof ButlerError && error.code === 'outcome-unknown') throw error;
+        const connected = error instanceof RequestFailure && error.connected;
+        failure = this.failureOf(error, signal);
+        if (!repeatable && connected && failure.code !== 'aborted') {
+          throw outcomeUnknown(doing, failure);
+        }
       }
       if (!failure.retryable || attempt >= policy.retries) throw failure;
       const delay = waitMs ?? backoffDelay(policy, attempt);
@@ -313,7 +334,7 @@ export class ButlerClient {
       try {
         await sleep(delay, [signal, this.lifetime.signal]);
       } catch (error) {
-        throw this.toButlerError(error, signal);
+        throw this.failureOf(error, signal);
       }
     }
   }
@@ -326,10 +347,9 @@ export class ButlerClient {
     if (signal.aborted) throw signal.reason;
     if (this.closed) throw this.lifetime.signal.reason;
     let cancel: ((failure: unknown) => void) | undefined;
-    const answer = this.transport.send(method, path, (cancelRequest) => {
+    const answer = this.transport.send(method, path, this.timeoutMs, (cancelRequest) => {
       cancel = cancelRequest;
     });
-    const timer = setTimeout(() => cancel?.(this.timeoutError()), this.timeoutMs);
     // close() ends the request through the transport; the caller's own signal, here.
     const cancellers = signal === this.lifetime.signal ? undefined : cancellersOf(signal);
     const onCallerAbort = (reason: unknown): void => cancel?.(reason);
@@ -337,122 +357,22 @@ export class ButlerClient {
     try {
       return await answer;
     } finally {
-      clearTimeout(timer);
       cancellers?.delete(onCallerAbort);
     }
   }
 
-  private timeoutError(): ButlerError {
-    return new ButlerError(
-      'timeout',
-      `Plex did not answer within ${this.timeoutMs} ms: check that the server is running, or raise the timeout in the server config`,
-      { retryable: true },
-    );
-  }
-
-  private expectStatus(response: TransportResponse, expected: number[], doing: string): void {
-    if (!expected.includes(response.status)) throw this.statusError(response, doing);
-  }
-
-  private statusError(response: TransportResponse, doing: string): ButlerError {
-    const status = response.status;
-    const retryAfterMs = parseRetryAfter(response.retryAfter);
-    const details = {
-      status,
-      retryable: RETRYABLE_STATUSES.has(status),
-      ...(retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) } : {}),
-    };
-    const failed = `could not ${doing}:`;
-    let code: ButlerErrorCode;
-    let advice: string;
-    if (status === 401) {
-      code = 'unauthorized';
-      advice = 'token rejected by the server (401): check the token in the server config';
-    } else if (status === 403) {
-      code = 'forbidden';
-      advice =
-        'the server refused this token (403): Butler tasks need the token of the server owner or an admin';
-    } else if (status === 404) {
-      code = 'not-found';
-      advice =
-        'the server has no such endpoint (404): check the server URL and any reverse-proxy path';
-    } else if (status === 429) {
-      code = 'rate-limited';
-      advice =
-        'the server is rate-limiting requests (429): send fewer requests, or wait and try again';
-    } else if (status >= 500) {
-      code = 'server-error';
-      advice = `Plex answered ${status}${RETRYABLE_STATUSES.has(status) ? ': it may be restarting or updating, try again in a minute' : ': an internal server error, see the Plex server logs'}`;
-    } else if (status >= 300 && status < 400) {
-      code = 'bad-response';
-      advice = `the server redirected the request (${status}): use the address it redirects to (often https://) in the server config`;
-    } else if (status >= 400) {
-      code = 'bad-request';
-      advice = `the server refused the request as malformed (${status})`;
-    } else {
-      code = 'bad-response';
-      advice = `the server gave an unexpected answer (${status})`;
-    }
-    return new ButlerError(code, `${failed} ${advice}`, details);
-  }
-
-  /** Turns anything thrown by Node or an abort into a ButlerError without secrets. */
-  private toButlerError(error: unknown, signal: AbortSignal): ButlerError {
-    if (error instanceof ButlerError) return error;
-    if (signal.aborted || this.closed)
+  /** Anything a request failed with, as a ButlerError without secrets. */
+  private failureOf(error: unknown, signal: AbortSignal): ButlerError {
+    if (signal.aborted || this.closed) {
       return abortedError(signal.aborted ? signal : this.lifetime.signal);
-    const codes = errorCodes(error);
-    const has = (...wanted: string[]): boolean => wanted.some((code) => codes.includes(code));
-    const target = new URL(this.baseUrl).host;
-    if (has('ECONNREFUSED')) {
-      return new ButlerError(
-        'connection-refused',
-        `nothing answers at ${target}: check that Plex is running and the host and port in the server URL`,
-        { retryable: true },
-      );
     }
-    if (has('ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL')) {
-      return new ButlerError(
-        'host-not-found',
-        `the host name in the server URL (${new URL(this.baseUrl).hostname}) cannot be resolved: check it, or use the server's IP address`,
-        { retryable: has('EAI_AGAIN') },
-      );
-    }
-    const tlsCode = codes.find((code) => TLS_ERROR_CODES.has(code));
-    if (tlsCode !== undefined) return tlsError(tlsCode, this.baseUrl);
-    if (has('ETIMEDOUT', 'ECONNABORTED')) {
-      return new ButlerError(
-        'timeout',
-        `the connection to ${target} timed out: check the network and the server URL`,
-        {
-          retryable: true,
-        },
-      );
-    }
-    if (
-      has('ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE') ||
-      /socket hang up|aborted/i.test(messageOf(error))
-    ) {
-      const plainToTls = this.baseUrl.startsWith('http:');
-      return new ButlerError(
-        'connection-reset',
-        `the server closed the connection before answering completely${plainToTls ? ' (if the server only accepts HTTPS on this port, use an https:// URL)' : ''}: try again`,
-        { retryable: true },
-      );
-    }
-    if (codes.some((code) => code.startsWith('HPE_'))) {
-      return new ButlerError(
-        'bad-response',
-        'the server sent an answer that is not valid HTTP: check the server URL and port',
-      );
-    }
-    return new ButlerError(
-      'bad-response',
-      `the request to Plex failed (${codes[0] ?? 'unknown error'})`,
-      {
-        retryable: false,
-      },
-    );
+    const connected = error instanceof RequestFailure ? error.connected : undefined;
+    const reason = error instanceof RequestFailure ? error.reason : error;
+    return transportFailure(reason, {
+      baseUrl: this.baseUrl,
+      connected,
+      timeoutMs: this.timeoutMs,
+    });
   }
 }
 
@@ -481,23 +401,6 @@ function cancellersOf(signal: AbortSignal): Set<(reason: unknown) => void> {
   return cancellers;
 }
 
-function tlsError(code: string, baseUrl: string): ButlerError {
-  let advice: string;
-  if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
-    advice = `the server does not speak HTTPS on this port: use ${baseUrl.replace(/^https:/, 'http:')} or the server's HTTPS port`;
-  } else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    advice =
-      "the server's certificate is for another host name (a *.plex.direct certificate reached by IP address?): use the https://<ip-dashed>.<id>.plex.direct:32400 address, or turn off certificate verification in the server config";
-  } else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
-    advice =
-      "the server's certificate is expired or not yet valid: renew it, or check this machine's clock";
-  } else {
-    advice =
-      "the server's certificate is not trusted (self-signed or unknown issuer): paste its CA certificate (PEM) into the server config, or turn off certificate verification";
-  }
-  return new ButlerError('tls-error', `TLS error (${code}): ${advice}`);
-}
-
 function result(
   action: TaskAction,
   task: string,
@@ -507,31 +410,18 @@ function result(
   return { action, task, status, httpStatus };
 }
 
+/** A 200 that is an HTML page came from a proxy or a web page, not from Plex. */
+function expectPlexAnswer(response: TransportResponse, doing: string): void {
+  if (looksLikeHtmlPage(response.body)) {
+    throw new ButlerError(
+      'bad-response',
+      `could not ${doing}: the answer was an HTML page, not Plex's (a proxy's login page?), so the request did not reach Plex; check that the server URL points at Plex Media Server`,
+    );
+  }
+}
+
 function abortedError(signal: AbortSignal): ButlerError {
   const reason: unknown = signal.reason;
   if (reason instanceof ButlerError) return reason;
   return new ButlerError('aborted', 'the request was cancelled before Plex answered');
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : '';
-}
-
-/** Error codes of an error and its causes (a cause may carry the code that matters). */
-function errorCodes(error: unknown): string[] {
-  const codes: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') codes.push(code);
-    const errors = (current as { errors?: unknown }).errors;
-    if (Array.isArray(errors)) {
-      for (const inner of errors) {
-        const innerCode = (inner as { code?: unknown } | null)?.code;
-        if (typeof innerCode === 'string') codes.push(innerCode);
-      }
-    }
-    current = (current as { cause?: unknown }).cause;
-  }
-  return codes;
 }

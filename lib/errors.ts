@@ -10,10 +10,12 @@ export type ButlerErrorCode =
   | 'connection-refused'
   | 'connection-reset'
   | 'host-not-found'
+  | 'host-unreachable'
   | 'tls-error'
   | 'bad-response'
   | 'invalid-task'
   | 'invalid-config'
+  | 'outcome-unknown'
   | 'aborted';
 
 export interface ButlerErrorDetails {

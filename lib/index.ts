@@ -1,7 +1,13 @@
 export { ButlerClient } from './client';
 export type { ConnectionReport } from './client';
-export { PACKAGE_VERSION, normaliseBaseUrl, resolveSettings } from './settings';
-export type { ButlerClientOptions, ResolvedSettings, TlsOptions } from './settings';
+export {
+  LIMITS,
+  PACKAGE_VERSION,
+  checkNumber,
+  normaliseBaseUrl,
+  resolveSettings,
+} from './settings';
+export type { ButlerClientOptions, NumericLimit, ResolvedSettings, TlsOptions } from './settings';
 export { ButlerError, isButlerError } from './errors';
 export type { ButlerErrorCode, ButlerErrorDetails } from './errors';
 export { DEFAULT_RETRY_POLICY, RETRYABLE_STATUSES } from './retry';

@@ -11,12 +11,73 @@ const XML_ENTITIES: Record<string, string> = {
   apos: "'",
 };
 
+/** What an entity names, or U+FFFD when it names no character XML allows. */
+function decodeCharacterReference(digits: string, radix: number): string {
+  const significant = digits.replace(/^0+(?=.)/, '');
+  // Beyond six hex (seven decimal) digits no code point is left: skip parsing a huge number.
+  if (significant.length > (radix === 16 ? 6 : 7)) return '\uFFFD';
+  const codePoint = parseInt(significant, radix);
+  const allowed =
+    codePoint === 0x9 ||
+    codePoint === 0xa ||
+    codePoint === 0xd ||
+    (codePoint >= 0x20 && codePoint <= 0xd7ff) ||
+    (codePoint >= 0xe000 && codePoint <= 0xfffd) ||
+    (codePoint >= 0x10000 && codePoint <= 0x10ffff);
+  return allowed ? String.fromCodePoint(codePoint) : '\uFFFD';
+}
+
 function decodeXmlEntities(text: string): string {
+  if (!text.includes('&')) return text;
   return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (whole, entity: string) => {
-    if (entity.startsWith('#x')) return String.fromCodePoint(parseInt(entity.slice(2), 16));
-    if (entity.startsWith('#')) return String.fromCodePoint(parseInt(entity.slice(1), 10));
+    if (entity.startsWith('#x')) return decodeCharacterReference(entity.slice(2), 16);
+    if (entity.startsWith('#')) return decodeCharacterReference(entity.slice(1), 10);
     return XML_ENTITIES[entity] ?? whole;
   });
+}
+
+function isNameStart(code: number): boolean {
+  return (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+}
+
+function isNamePart(code: number): boolean {
+  // letters, _, digits, '.', ':', '-'
+  return isNameStart(code) || (code >= 48 && code <= 58) || code === 46 || code === 45;
+}
+
+function isSpace(code: number): boolean {
+  return code === 32 || code === 9 || code === 10 || code === 13;
+}
+
+/**
+ * The attributes in the text between an element's name and its `>`: `name="value"` or
+ * `name='value'` pairs. Scanned by hand, once, left to right: a regular expression over
+ * untrusted input of this size could backtrack for minutes.
+ */
+function readAttributes(source: string): Attributes {
+  const attributes: Attributes = Object.create(null);
+  let i = 0;
+  const length = source.length;
+  while (i < length) {
+    if (!isNameStart(source.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const nameStart = i;
+    while (i < length && isNamePart(source.charCodeAt(i))) i++;
+    const name = source.slice(nameStart, i);
+    while (i < length && isSpace(source.charCodeAt(i))) i++;
+    if (source[i] !== '=') continue;
+    i++;
+    while (i < length && isSpace(source.charCodeAt(i))) i++;
+    const quote = source[i];
+    if (quote !== '"' && quote !== "'") continue;
+    const close = source.indexOf(quote, i + 1);
+    if (close < 0) break;
+    attributes[name] = decodeXmlEntities(source.slice(i + 1, close));
+    i = close + 1;
+  }
+  return attributes;
 }
 
 /**
@@ -25,16 +86,29 @@ function decodeXmlEntities(text: string): string {
  */
 export function xmlElements(xml: string, tagName: string): Attributes[] {
   const elements: Attributes[] = [];
-  const tag = new RegExp(`<${tagName}(\\s[^>]*?)?\\s*/?>`, 'g');
-  const attribute = /([A-Za-z_][\w.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
-  for (const match of xml.matchAll(tag)) {
-    const attributes: Attributes = Object.create(null);
-    for (const pair of (match[1] ?? '').matchAll(attribute)) {
-      attributes[pair[1]] = decodeXmlEntities(pair[2] ?? pair[3] ?? '');
+  const opening = `<${tagName}`;
+  let from = 0;
+  for (;;) {
+    const start = xml.indexOf(opening, from);
+    if (start < 0) break;
+    const afterName = start + opening.length;
+    const next = xml.charCodeAt(afterName);
+    // <ButlerTasks> is not a <ButlerTask>: the name ends at a space, '/' or '>'.
+    if (!(next === 62 || next === 47 || isSpace(next))) {
+      from = afterName;
+      continue;
     }
-    elements.push(attributes);
+    const end = xml.indexOf('>', afterName);
+    if (end < 0) break;
+    elements.push(readAttributes(xml.slice(afterName, end)));
+    from = end + 1;
   }
   return elements;
+}
+
+/** An HTML page (a proxy's login page, Plex Web) rather than an empty or data answer. */
+export function looksLikeHtmlPage(body: string): boolean {
+  return /^(<!doctype html|<html[\s>]|<head[\s>]|<body[\s>])/i.test(body.trimStart().slice(0, 64));
 }
 
 export type BodyFormat = 'json' | 'xml';
@@ -51,7 +125,7 @@ export function detectFormat(body: string, contentType: string | undefined): Bod
       retryable: true,
     });
   }
-  if (type.includes('text/html') || /^<!doctype html|^<html/i.test(start)) {
+  if (type.includes('text/html') || looksLikeHtmlPage(start)) {
     throw new ButlerError(
       'bad-response',
       `the server sent an HTML page, not Plex data; ${PROXY_HINT}`,
@@ -86,16 +160,17 @@ function toBoolean(value: unknown): boolean {
 }
 
 function toNumber(value: unknown, fallback: number): number {
-  const number = typeof value === 'number' ? value : Number(value);
+  // Only numbers and numeric text: Number() of an object may call a key named valueOf.
+  const number =
+    typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
   return Number.isFinite(number) ? number : fallback;
 }
 
+/** Text, or '' for what is no text: String() of an object may call a key named toString. */
 function toText(value: unknown): string {
-  return typeof value === 'string'
-    ? value
-    : value === undefined || value === null
-      ? ''
-      : String(value);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return '';
 }
 
 function normaliseTask(raw: Record<string, unknown>): ButlerTask | undefined {

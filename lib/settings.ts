@@ -33,14 +33,72 @@ export interface ButlerClientOptions {
   taskListTtlMs?: number;
   /** Answers larger than this are refused. */
   maxResponseBytes?: number;
+  /** Sockets open to the server at once, at most; more requests wait for a free one. */
+  maxSockets?: number;
 }
 
 /** Sent as X-Plex-Version; a test keeps it equal to package.json's version. */
 export const PACKAGE_VERSION = '0.1.0';
 
-const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_TASK_LIST_TTL_MS = 60_000;
 const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+/** A numeric option's allowed values: the editor, the runtime and the error words use these. */
+export interface NumericLimit {
+  min: number;
+  /** The minimum itself is not allowed: "above 0". */
+  exclusiveMin?: boolean;
+  max: number;
+  default: number;
+  integer?: boolean;
+  /** For the words: "milliseconds", "seconds"… */
+  unit: string;
+}
+
+export const LIMITS = Object.freeze({
+  timeoutMs: { min: 100, max: 600_000, default: 10_000, unit: 'milliseconds' },
+  retries: { min: 0, max: 10, default: 2, integer: true, unit: 'retries' },
+  /** A home server needs few: browsers open 6 per host. */
+  maxSockets: { min: 1, max: 1024, default: 8, integer: true, unit: 'sockets' },
+  pollIntervalSeconds: { min: 0.1, max: 3600, default: 5, unit: 'seconds' },
+  /** A start node's "Give up after". */
+  waitTimeoutMinutes: { min: 0, exclusiveMin: true, max: 10_080, default: 60, unit: 'minutes' },
+  /** A watch node's "At most every". */
+  updateIntervalSeconds: { min: 0, exclusiveMin: true, max: 86_400, default: 5, unit: 'seconds' },
+} satisfies Record<string, NumericLimit>);
+
+/**
+ * A numeric option: empty means the default; anything else must be a number in the limit,
+ * or an `invalid-config` error names the option, the value and the allowed range.
+ */
+export function checkNumber(name: string, value: unknown, limit: NumericLimit): number {
+  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
+    return limit.default;
+  }
+  const number =
+    typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
+  const range = limit.exclusiveMin
+    ? `above ${limit.min}, up to ${limit.max}`
+    : `from ${limit.min} to ${limit.max}`;
+  const allowed = `${limit.integer ? 'a whole number' : 'a number'} of ${limit.unit} ${range}`;
+  if (
+    !Number.isFinite(number) ||
+    number < limit.min ||
+    (limit.exclusiveMin === true && number === limit.min) ||
+    number > limit.max ||
+    (limit.integer === true && !Number.isInteger(number))
+  ) {
+    throw invalidConfig(`${name} must be ${allowed} (got ${shown(value)})`);
+  }
+  return number;
+}
+
+function shown(value: unknown): string {
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'number') return String(value);
+  return `a ${typeof value}`;
+}
 
 /** The options checked once, in the shape the HTTP client and the notification socket use. */
 export interface ResolvedSettings {
@@ -51,6 +109,7 @@ export interface ResolvedSettings {
   retryPolicy: Readonly<RetryPolicy>;
   taskListTtlMs: number;
   maxResponseBytes: number;
+  maxSockets: number;
   /** For an https.Agent or a TLS socket: verification, extra CA, name-mismatch tolerance. */
   tlsOptions: https.AgentOptions;
 }
@@ -60,10 +119,12 @@ export function resolveSettings(options: ButlerClientOptions): ResolvedSettings 
   const baseUrl = normaliseBaseUrl(options.url);
   const token = checkHeaderValue('token', options.token, true);
   const clientIdentifier = checkHeaderValue('client identifier', options.clientIdentifier, true);
-  const retryPolicy = Object.freeze({ ...DEFAULT_RETRY_POLICY, ...definedOnly(options.retry) });
-  if (!Number.isInteger(retryPolicy.retries) || retryPolicy.retries < 0) {
-    throw invalidConfig('retries must be a whole number from 0 upwards');
-  }
+  const retry = definedOnly(options.retry);
+  const retryPolicy = Object.freeze({
+    ...DEFAULT_RETRY_POLICY,
+    ...retry,
+    retries: checkNumber('retries', retry.retries ?? DEFAULT_RETRY_POLICY.retries, LIMITS.retries),
+  });
   const tls = options.tls ?? {};
   return {
     baseUrl,
@@ -80,10 +141,11 @@ export function resolveSettings(options: ButlerClientOptions): ResolvedSettings 
       'X-Plex-Device-Name':
         checkHeaderValue('device name', options.deviceName, false) || 'Node-RED Plex Butler',
     }),
-    timeoutMs: positiveNumber(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeout'),
+    timeoutMs: checkNumber('timeout', options.timeoutMs, LIMITS.timeoutMs),
     retryPolicy,
     taskListTtlMs: options.taskListTtlMs ?? DEFAULT_TASK_LIST_TTL_MS,
     maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    maxSockets: checkNumber('maxSockets', options.maxSockets, LIMITS.maxSockets),
     tlsOptions: {
       rejectUnauthorized: tls.verify !== false,
       ...(tls.ca ? { ca: tls.ca } : {}),
@@ -126,25 +188,21 @@ export function normaliseBaseUrl(raw: unknown): string {
 }
 
 function checkHeaderValue(name: string, value: unknown, required: boolean): string {
-  if (value === undefined || value === null || value === '') {
+  if (value !== undefined && value !== null && typeof value !== 'string') {
+    throw invalidConfig(`the ${name} must be text (got a ${typeof value})`);
+  }
+  // Spaces alone are no value: a token of blanks would only earn a 401.
+  const text = (value ?? '').trim();
+  if (text === '') {
     if (required) throw invalidConfig(`no ${name} set: it is needed for every request to Plex`);
     return '';
   }
-  if (typeof value !== 'string' || /[^\t\x20-\x7e\x80-\xff]/.test(value)) {
+  if (/[^\t\x20-\x7e\x80-\xff]/.test(text)) {
     throw invalidConfig(
       `the ${name} contains characters that cannot be sent in an HTTP header (such as line breaks)`,
     );
   }
-  return value.trim();
-}
-
-function positiveNumber(value: unknown, fallback: number, name: string): number {
-  if (value === undefined || value === null || value === '') return fallback;
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0) {
-    throw invalidConfig(`${name} must be a positive number of milliseconds`);
-  }
-  return number;
+  return text;
 }
 
 function definedOnly<T extends object>(value: Partial<T> | undefined): Partial<T> {

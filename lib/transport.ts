@@ -12,6 +12,21 @@ export interface TransportResponse {
 }
 
 /**
+ * A request that failed before a whole answer came. `connected`: the request had a connected
+ * (for HTTPS: handshaken) socket, so its bytes may have reached the server; before that, they
+ * cannot have (refused, DNS, TLS handshake, no route), and a retry cannot repeat an action.
+ */
+export class RequestFailure {
+  constructor(
+    readonly reason: unknown,
+    readonly connected: boolean,
+  ) {}
+}
+
+/** The reason of a RequestFailure whose attempt ran out of time. */
+export class AttemptTimedOut extends Error {}
+
+/**
  * Keep-alive probes on idle pooled sockets, as before; the same delay every time a socket goes
  * back to the pool, so Node's setsockopt calls find nothing to change.
  */
@@ -26,6 +41,7 @@ const TCP_KEEP_ALIVE_MS = 60_000;
  */
 export class HttpTransport {
   private readonly request: typeof http.request;
+  private readonly secure: boolean;
   private readonly agent: http.Agent;
   private readonly hostname: string;
   private readonly port: string;
@@ -38,14 +54,18 @@ export class HttpTransport {
   constructor(settings: ResolvedSettings) {
     const url = new URL(settings.baseUrl);
     const secure = url.protocol === 'https:';
+    this.secure = secure;
     this.request = secure ? https.request : http.request;
+    // A bounded pool: a burst of messages queues here instead of opening a socket each.
+    const pool = {
+      keepAlive: true,
+      keepAliveMsecs: TCP_KEEP_ALIVE_MS,
+      maxSockets: settings.maxSockets,
+      maxFreeSockets: settings.maxSockets,
+    };
     this.agent = secure
-      ? new https.Agent({
-          keepAlive: true,
-          keepAliveMsecs: TCP_KEEP_ALIVE_MS,
-          ...settings.tlsOptions,
-        })
-      : new http.Agent({ keepAlive: true, keepAliveMsecs: TCP_KEEP_ALIVE_MS });
+      ? new https.Agent({ ...pool, ...settings.tlsOptions })
+      : new http.Agent(pool);
     // URL keeps IPv6 literals in brackets; a socket wants the bare address.
     this.hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
     this.port = url.port || (secure ? '443' : '80');
@@ -55,15 +75,19 @@ export class HttpTransport {
   }
 
   /**
-   * Sends one request. Rejects with Node's own error (mapped to a ButlerError by the client),
-   * or with `failure` given to cancel(), or with a ButlerError for an oversized answer.
+   * Sends one request. Rejects with a RequestFailure holding Node's own error (mapped to a
+   * ButlerError by the client), the `failure` given to cancel(), or a ButlerError for an
+   * oversized answer, or AttemptTimedOut. `timeoutMs` runs from the moment the request has a socket
+   * (a request waiting for a free one in the pool is not timed) to the last byte of the answer.
    * `onRequest` receives a cancel function, valid until the promise settles.
    */
   send(
     method: string,
     path: string,
+    timeoutMs: number,
     onRequest: (cancel: (failure: unknown) => void) => void,
   ): Promise<TransportResponse> {
+    const secure = this.secure;
     return new Promise((resolve, reject) => {
       const maxBytes = this.maxResponseBytes;
       const req = this.request({
@@ -77,11 +101,25 @@ export class HttpTransport {
       const open = this.open;
       open.add(req);
       let settled = false;
+      let connected = false;
+      let timer: NodeJS.Timeout | undefined;
+      req.once('socket', (socket) => {
+        if (!settled) timer = setTimeout(() => req.destroy(new AttemptTimedOut()), timeoutMs);
+        // A pooled socket is connected already; a new one says so when it is.
+        if (req.reusedSocket) {
+          connected = true;
+        } else {
+          socket.once(secure ? 'secureConnect' : 'connect', () => {
+            connected = true;
+          });
+        }
+      });
       const fail = (error: unknown): void => {
         if (settled) return;
         settled = true;
+        clearTimeout(timer);
         open.delete(req);
-        reject(error);
+        reject(new RequestFailure(error, connected));
       };
       req.on('error', fail);
       req.on('response', (res) => {
@@ -104,6 +142,7 @@ export class HttpTransport {
         res.on('end', () => {
           if (settled) return;
           settled = true;
+          clearTimeout(timer);
           open.delete(req);
           const contentType = res.headers['content-type'];
           const retryAfter = res.headers['retry-after'];

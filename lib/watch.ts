@@ -1,7 +1,11 @@
 import { EventEmitter } from 'node:events';
+import type { ClientRequestArgs } from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
 import WebSocket from 'ws';
 import { ButlerClient } from './client';
 import { ButlerError } from './errors';
+import { statusFailure, transportFailure } from './failures';
 import { parseActivityNotification, type ActivityEventKind } from './parse';
 import { resolveSettings, type ButlerClientOptions, type ResolvedSettings } from './settings';
 import type { Activity } from './types';
@@ -166,7 +170,24 @@ export class ActivityWatcher extends EventEmitter<{
   private connect(): void {
     if (this.closed) return;
     const url = `${this.settings.baseUrl.replace(/^http/, 'ws')}${NOTIFICATIONS_PATH}?filters=activity`;
+    const secure = url.startsWith('wss:');
+    // Whether the TCP (TLS) connection came about: a handshake timeout before it is a host
+    // that does not answer, after it a server that does not upgrade.
+    let connected = false;
     const socket = new WebSocket(url, {
+      createConnection: ((options: tls.ConnectionOptions & { host?: string }) => {
+        const stream = secure
+          ? tls.connect({
+              ...options,
+              path: undefined,
+              servername: options.servername ?? (net.isIP(options.host ?? '') ? '' : options.host),
+            })
+          : net.connect({ ...options, path: undefined } as net.NetConnectOpts);
+        stream.once(secure ? 'secureConnect' : 'connect', () => {
+          connected = true;
+        });
+        return stream;
+      }) as unknown as ClientRequestArgs['createConnection'],
       // The token travels in a header: URLs end up in proxy and server logs.
       headers: { ...this.settings.headers },
       handshakeTimeout: this.settings.timeoutMs,
@@ -197,7 +218,7 @@ export class ActivityWatcher extends EventEmitter<{
       if (this.socket !== socket) return;
       this.socket = undefined;
       this.stopPing();
-      this.lost(refusedWith, failure);
+      this.lost(refusedWith, failure, connected);
     });
   }
 
@@ -220,7 +241,7 @@ export class ActivityWatcher extends EventEmitter<{
     void this.snapshot();
   }
 
-  private lost(refusedWith: number | undefined, failure: unknown): void {
+  private lost(refusedWith: number | undefined, failure: unknown, connected: boolean): void {
     if (this.closed) return;
     if (refusedWith !== undefined && socketRefused(refusedWith)) {
       this.startPolling();
@@ -228,10 +249,21 @@ export class ActivityWatcher extends EventEmitter<{
     }
     const error =
       refusedWith !== undefined
-        ? handshakeError(refusedWith)
+        ? statusFailure(refusedWith, 'open the notification socket')
         : failure !== undefined
-          ? connectionError(failure, this.settings.baseUrl)
-          : new ButlerError('connection-reset', 'the notification socket was closed by the server');
+          ? transportFailure(failure, {
+              baseUrl: this.settings.baseUrl,
+              channel: 'notification socket',
+              connected,
+              timeoutMs: this.settings.timeoutMs,
+            })
+          : new ButlerError(
+              'connection-reset',
+              'the notification socket was closed by the server',
+              {
+                retryable: true,
+              },
+            );
     if (this.current.state === 'polling') {
       // The socket retry failed while polling: keep polling, try the socket again later.
       this.timer = setTimeout(() => this.pollOrRetry(), this.options.pollIntervalMs);
@@ -285,7 +317,7 @@ export class ActivityWatcher extends EventEmitter<{
         this.setStatus({
           state: 'polling',
           pollIntervalMs: this.options.pollIntervalMs,
-          error: error instanceof ButlerError ? error : connectionError(error, ''),
+          error: transportFailure(error, { baseUrl: this.settings.baseUrl }),
         });
       }
       return false;
@@ -361,68 +393,3 @@ export class ActivityWatcher extends EventEmitter<{
 
 /** Whether a pong came since the last ping, per socket. */
 const socketAlive = new WeakMap<WebSocket, boolean>();
-
-function handshakeError(status: number): ButlerError {
-  if (status === 401) {
-    return new ButlerError(
-      'unauthorized',
-      'token rejected by the server (401) for the notification socket: check the token in the server config',
-      { status },
-    );
-  }
-  if (status === 403) {
-    return new ButlerError(
-      'forbidden',
-      "the server refused this token (403) for the notification socket: activities need the server owner's or an admin's token",
-      { status },
-    );
-  }
-  if (status === 429) {
-    return new ButlerError('rate-limited', 'the server is rate-limiting (429): retrying later', {
-      status,
-      retryable: true,
-    });
-  }
-  return new ButlerError(
-    'server-error',
-    `Plex answered ${status} to the notification socket: it may be restarting, retrying`,
-    { status, retryable: true },
-  );
-}
-
-/** A socket failure as a ButlerError: the code from Node's error, never its message or the URL. */
-function connectionError(error: unknown, baseUrl: string): ButlerError {
-  if (error instanceof ButlerError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  const host = baseUrl ? new URL(baseUrl).host : 'the server';
-  if (code === 'ECONNREFUSED') {
-    return new ButlerError(
-      'connection-refused',
-      `nothing answers at ${host}: check that Plex is running`,
-      { retryable: true },
-    );
-  }
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new ButlerError('host-not-found', `the host name of ${host} cannot be resolved`, {
-      retryable: true,
-    });
-  }
-  if (typeof code === 'string' && /CERT|SSL|TLS|EPROTO/.test(code)) {
-    return new ButlerError(
-      'tls-error',
-      `TLS error (${code}) on the notification socket: see the server config's TLS settings`,
-    );
-  }
-  if (error instanceof Error && /timed out|timeout/i.test(error.message)) {
-    return new ButlerError(
-      'timeout',
-      `the notification socket to ${host} did not open in time: retrying`,
-      { retryable: true },
-    );
-  }
-  return new ButlerError(
-    'connection-reset',
-    `the notification socket to ${host} was cut${typeof code === 'string' ? ` (${code})` : ''}: retrying`,
-    { retryable: true },
-  );
-}

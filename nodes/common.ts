@@ -41,13 +41,15 @@ const SHORT_REASONS: Record<ButlerErrorCode, string> = {
   'server-error': 'server error',
   'rate-limited': 'rate limited',
   timeout: 'timeout',
-  'connection-refused': 'unreachable',
+  'connection-refused': 'connection refused',
   'connection-reset': 'connection reset',
   'host-not-found': 'host not found',
+  'host-unreachable': 'host unreachable',
   'tls-error': 'TLS error',
   'bad-response': 'bad response',
   'invalid-task': 'invalid task',
   'invalid-config': 'invalid config',
+  'outcome-unknown': 'outcome unknown',
   aborted: 'aborted',
 };
 
