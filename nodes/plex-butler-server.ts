@@ -4,7 +4,9 @@ import {
   ActivityWatcher,
   ButlerClient,
   ButlerError,
+  LIMITS,
   STATIC_TASK_NAMES,
+  checkNumber,
   normaliseBaseUrl,
   type ButlerClientOptions,
 } from '../lib';
@@ -51,12 +53,6 @@ function resolveEnv(value: string): string {
   return match ? (process.env[match[1]] ?? '') : value;
 }
 
-function numberOr(value: unknown, fallback: number): number {
-  if (value === '' || value === undefined || value === null) return fallback;
-  const number = Number(value);
-  return Number.isFinite(number) ? number : fallback;
-}
-
 /** The settings a client is made from: a deployed config, or the editor dialog's values. */
 interface ClientSettings {
   url: string;
@@ -88,8 +84,9 @@ function clientOptionsFor(settings: ClientSettings): ButlerClientOptions {
       verify: settings.verifyTls !== false && settings.verifyTls !== 'false',
       ...(settings.ca.trim() !== '' ? { ca: settings.ca } : {}),
     },
-    timeoutMs: numberOr(settings.timeout, 10_000),
-    retry: { retries: numberOr(settings.retries, 2) },
+    // Checked by the library: empty means the default, anything else must be in range.
+    timeoutMs: settings.timeout as number | undefined,
+    retry: { retries: settings.retries as number | undefined },
     deviceName: 'Node-RED',
   };
 }
@@ -118,6 +115,12 @@ export = function registerServer(RED: NodeAPI): void {
         timeout: config.timeout,
         retries: config.retries,
       });
+      const pollSeconds = checkNumber(
+        'the poll interval',
+        config.pollInterval,
+        LIMITS.pollIntervalSeconds,
+      );
+      this.watchOptions = { pollIntervalMs: pollSeconds * 1000 };
       client = new ButlerClient(clientOptions);
     } catch (error) {
       configError = asButlerError(error);
@@ -125,8 +128,7 @@ export = function registerServer(RED: NodeAPI): void {
     }
     this.serverName = config.name || (this.baseUrl ? new URL(this.baseUrl).host : '');
     this.clientId = config.clientId;
-    const pollSeconds = numberOr(config.pollInterval, 5);
-    this.watchOptions = { pollIntervalMs: (pollSeconds > 0 ? pollSeconds : 5) * 1000 };
+    this.watchOptions ??= { pollIntervalMs: LIMITS.pollIntervalSeconds.default * 1000 };
     this.getClient = (): ButlerClient => {
       if (!client) {
         throw (
@@ -137,7 +139,7 @@ export = function registerServer(RED: NodeAPI): void {
     };
     // One notification socket per server, opened for the first user, closed after the last.
     this.acquireWatcher = (): ActivityWatcher => {
-      if (!clientOptions) {
+      if (!clientOptions || !client) {
         throw (
           configError ?? new ButlerError('invalid-config', 'the Plex server config is not usable')
         );
@@ -249,42 +251,114 @@ export = function registerServer(RED: NodeAPI): void {
     },
   );
 
+  /**
+   * Whether the caller may change server configs, by Node-RED's own permission check: always
+   * true without adminAuth. A refusal is logged by Node-RED as an audit event.
+   */
+  function mayWrite(req: Request): Promise<boolean> {
+    return new Promise((resolve) => {
+      const refused = (): void => resolve(false);
+      // A stand-in for the answer, so that a refusal reaches us instead of the caller.
+      const probe = {
+        status: () => probe,
+        end: refused,
+        setHeader: () => probe,
+        json: refused,
+        send: refused,
+      };
+      const check = RED.auth.needsPermission(`${SERVER_TYPE}.write`) as unknown as (
+        req: Request,
+        res: unknown,
+        next: () => void,
+      ) => void;
+      check(req, probe, () => resolve(true));
+    });
+  }
+
+  /**
+   * The raw URL of a deployed config node, as saved (`${PLEX_URL}` stays unexpanded): a
+   * reader's URL is compared with it as text, and never expanded from the environment.
+   */
+  function savedUrlOf(id: string): string | undefined {
+    let saved: string | undefined;
+    RED.nodes.eachNode((node: { id?: string; type?: string; url?: unknown }) => {
+      if (node.id === id && node.type === SERVER_TYPE && typeof node.url === 'string') {
+        saved = node.url;
+      }
+    });
+    return saved;
+  }
+
+  /** The request asks for nothing but the deployed server's list with its saved token. */
+  function onlyDeployed(body: EditorSettings, deployed: ButlerServerNode | null): boolean {
+    if (!deployed || deployed.type !== SERVER_TYPE || !wantsSavedToken(body)) return false;
+    const url = textOf(body.url).trim();
+    if (url === '') return true;
+    const saved = savedUrlOf(deployed.id);
+    if (saved !== undefined && url === saved.trim()) return true;
+    if (url.includes('${')) return false;
+    try {
+      return normaliseBaseUrl(url) === deployed.baseUrl;
+    } catch {
+      return false;
+    }
+  }
+
+  function staticList(): Array<{
+    name: string;
+    title: string;
+    description: string;
+    enabled: boolean;
+  }> {
+    return STATIC_TASK_NAMES.map((name) => ({ name, title: name, description: '', enabled: true }));
+  }
+
+  /**
+   * The editor's task list. Read permission reads the list of a deployed server with its saved
+   * token; a typed URL or token needs write permission, since it makes the runtime send a
+   * request (and a token, maybe from the environment) to an address of the caller's choosing.
+   */
   RED.httpAdmin.post(
     '/plex-butler/tasks',
     RED.auth.needsPermission(`${SERVER_TYPE}.read`),
-    (req: Request, res: Response) => {
+    async (req: Request, res: Response) => {
       const body = requestBody(req);
       const id = configIdOf(body);
       const deployed = id ? (RED.nodes.getNode(id) as ButlerServerNode | null) : null;
-      const listing =
-        deployed && wantsSavedToken(body)
-          ? Promise.resolve().then(() => deployed.getClient().listTasks())
-          : withEditorClient(body, (client) => client.listTasks());
-      listing
-        .then((tasks) => {
-          res.json({
-            source: 'live',
-            tasks: tasks.map(({ name, title, description, enabled }) => ({
-              name,
-              title,
-              description,
-              enabled,
-            })),
-          });
-        })
-        .catch((error: unknown) => {
-          const failure = asButlerError(error);
-          res.json({
-            source: 'static',
-            tasks: STATIC_TASK_NAMES.map((name) => ({
-              name,
-              title: name,
-              description: '',
-              enabled: true,
-            })),
-            error: { code: failure.code, message: failure.message },
-          });
+      const readsDeployed = onlyDeployed(body, deployed);
+      if (!readsDeployed && !(await mayWrite(req))) {
+        res.status(403).json({
+          source: 'static',
+          tasks: staticList(),
+          error: {
+            code: 'forbidden',
+            message:
+              'your Node-RED user may only read the task list of a deployed server: a typed URL or token needs permission to change server configs',
+          },
         });
+        return;
+      }
+      try {
+        const tasks = readsDeployed
+          ? await (deployed as ButlerServerNode).getClient().listTasks()
+          : await withEditorClient(body, (client) => client.listTasks());
+        res.json({
+          source: 'live',
+          tasks: tasks.map(({ name, title, description, enabled }) => ({
+            name,
+            title,
+            description,
+            enabled,
+          })),
+        });
+      } catch (error) {
+        const failure = asButlerError(error);
+        res.json({
+          source: 'static',
+          tasks: staticList(),
+          error: { code: failure.code, message: failure.message },
+        });
+      }
     },
   );
 };

@@ -1,5 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeStatus } from 'node-red';
 import {
+  LIMITS,
+  checkNumber,
   matchesActivity,
   type ActivityEvent,
   type ActivityMatch,
@@ -96,8 +98,19 @@ export = function registerWatch(RED: NodeAPI): void {
       titleContains: config.titleContains ?? '',
     };
     const updates = ['all', 'none', 'limit'].includes(config.updates) ? config.updates : 'all';
-    const rateSeconds = Number(config.rate);
-    const intervalMs = (Number.isFinite(rateSeconds) && rateSeconds > 0 ? rateSeconds : 5) * 1000;
+    let intervalMs = LIMITS.updateIntervalSeconds.default * 1000;
+    if (updates === 'limit') {
+      try {
+        intervalMs =
+          checkNumber('"At most every"', config.rate, LIMITS.updateIntervalSeconds) * 1000;
+      } catch (error) {
+        // Nothing is watched with a setting that cannot be followed.
+        const failure = asButlerError(error);
+        this.status(errorStatus(failure));
+        this.error(failure.message);
+        return;
+      }
+    }
 
     const emit = (event: ActivityEvent): void => {
       this.send({ topic: event.type, payload: event });

@@ -2,6 +2,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus
 import {
   ButlerError,
   CompletionTracker,
+  LIMITS,
+  checkNumber,
   describeValue,
   type ActivityWatcher,
   type ButlerClient,
@@ -30,7 +32,6 @@ interface TaskActionConfig extends NodeDef {
   waitTitle?: string;
 }
 
-const DEFAULT_WAIT_MINUTES = 60;
 /** How long the first activity may take to appear, at least; more while polling. */
 const APPEAR_WITHIN_MS = 5000;
 
@@ -38,15 +39,29 @@ const APPEAR_WITHIN_MS = 5000;
 const ALL = 'all';
 const CONTEXT_TYPES = new Set(['flow', 'global', 'env']);
 
-/** The name from the message: msg.task, else msg.payload when it is a string. */
-function taskFromMessage(
-  msg: NodeMessageInFlow & { task?: unknown },
-  property: string,
-  RED: NodeAPI,
-): unknown {
-  const fromProperty = property === '' ? undefined : RED.util.getMessageProperty(msg, property);
-  if (fromProperty !== undefined && fromProperty !== '') return fromProperty;
-  return typeof msg.payload === 'string' && msg.payload !== '' ? msg.payload : undefined;
+/** The documented place for a task name in a message; only there may msg.payload stand in. */
+const TASK_PROPERTY = 'task';
+
+/**
+ * The name from the configured message property. For msg.task alone (the default, and an
+ * empty Task field) a string msg.payload is used when msg.task is missing, as the help says:
+ * an inject node with a string payload is enough. Any other property is read as it is.
+ */
+function taskFromMessage(msg: NodeMessageInFlow, property: string, RED: NodeAPI): unknown {
+  let value: unknown;
+  try {
+    value = RED.util.getMessageProperty(msg, property);
+  } catch {
+    throw new ButlerError(
+      'invalid-config',
+      `the task property msg.${property} is not a valid property path: use e.g. msg.task`,
+    );
+  }
+  if (value !== undefined && value !== '') return value;
+  if (property === TASK_PROPERTY && typeof msg.payload === 'string' && msg.payload !== '') {
+    return msg.payload;
+  }
+  return undefined;
 }
 
 function evaluateContext(
@@ -76,13 +91,22 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
     const runner = new ButlerNodeRunner(RED, this, config, type);
     const taskType = config.taskType || 'str';
     const waiting = action === 'start' && (config.wait === true || config.wait === 'true');
-    const waitMinutes = Number(config.waitTimeout);
-    const waitTimeoutMs =
-      (Number.isFinite(waitMinutes) && waitMinutes > 0 ? waitMinutes : DEFAULT_WAIT_MINUTES) *
-      60_000;
+    // A bad limit fails every message with invalid-config, before any request.
+    let configError: ButlerError | undefined;
+    let waitTimeoutMs = LIMITS.waitTimeoutMinutes.default * 60_000;
+    if (waiting) {
+      try {
+        waitTimeoutMs =
+          checkNumber('"Give up after"', config.waitTimeout, LIMITS.waitTimeoutMinutes) * 60_000;
+      } catch (error) {
+        configError = asButlerError(error);
+        this.error(configError.message);
+        this.status(errorStatus(configError));
+      }
+    }
     const waits = new Set<AbortController>();
     let watcher: ActivityWatcher | undefined;
-    if (waiting && runner.server) {
+    if (waiting && runner.server && !configError) {
       try {
         // Connected now, so that the first message finds the socket open.
         watcher = runner.server.acquireWatcher();
@@ -151,15 +175,24 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
       }
     };
 
+    /** Where the name was looked for, for the words of a "no task" error. */
+    const taskSource =
+      taskType === 'msg'
+        ? `msg.${config.task || TASK_PROPERTY}`
+        : taskType === 'str' && !config.task
+          ? 'msg.task or msg.payload'
+          : `${taskType} ${config.task}`;
+
     const resolveTask = async (msg: NodeMessageInFlow): Promise<unknown> => {
+      if (configError) throw configError;
       if (taskType === ALL) return ALL;
       if (taskType === 'str') {
         // A name set in the node wins; an empty field lets the message choose.
         return config.task !== '' && config.task !== undefined
           ? config.task
-          : taskFromMessage(msg, 'task', RED);
+          : taskFromMessage(msg, TASK_PROPERTY, RED);
       }
-      if (taskType === 'msg') return taskFromMessage(msg, config.task || 'task', RED);
+      if (taskType === 'msg') return taskFromMessage(msg, config.task || TASK_PROPERTY, RED);
       if (CONTEXT_TYPES.has(taskType)) return evaluateContext(RED, this, config, msg);
       throw new ButlerError(
         'invalid-config',
@@ -176,7 +209,7 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
         const validTasks = client.knownTaskNames();
         throw new ButlerError(
           'invalid-task',
-          `${runner.t('errors.noTask')} (valid tasks: all, ${validTasks.join(', ')})`,
+          `${runner.t('errors.noTask', { source: taskSource })} (valid tasks: all, ${validTasks.join(', ')})`,
           { validTasks },
         );
       }

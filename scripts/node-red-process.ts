@@ -23,12 +23,19 @@ export interface StartNodeRedOptions {
   port?: number;
   /** 'link': a symlink to this repository (fast); tarball: `npm install <tarball>` (real). */
   install: 'link' | { tarball: string };
-  adminAuth?: { username: string; password: string };
+  /** One user with every permission, or several, each with '*' (default) or 'read'. */
+  adminAuth?: AdminUser | AdminUser[];
   credentialSecret?: string;
   /** Node-RED's output is appended here as it arrives. */
   logFile?: string;
   /** Also copy Node-RED's output to this process's stdout/stderr (for `npm start`). */
   echo?: boolean;
+}
+
+export interface AdminUser {
+  username: string;
+  password: string;
+  permissions?: '*' | 'read';
 }
 
 export interface NodeRedProcess {
@@ -91,15 +98,14 @@ function settingsSource(options: StartNodeRedOptions, port: number): string {
   };
   if (options.adminAuth) {
     const bcrypt = requireFromNodeRed<Bcrypt>('bcryptjs');
+    const users = Array.isArray(options.adminAuth) ? options.adminAuth : [options.adminAuth];
     settings.adminAuth = {
       type: 'credentials',
-      users: [
-        {
-          username: options.adminAuth.username,
-          password: bcrypt.hashSync(options.adminAuth.password, 8),
-          permissions: '*',
-        },
-      ],
+      users: users.map((user) => ({
+        username: user.username,
+        password: bcrypt.hashSync(user.password, 8),
+        permissions: user.permissions ?? '*',
+      })),
     };
   }
   return `// Written by scripts/node-red-process.ts; rewritten at every start.\nmodule.exports = ${JSON.stringify(settings, null, 2)};\n`;
@@ -285,15 +291,23 @@ function authHeader(token?: string): Record<string, string> {
   return token ? { Authorization: `Bearer ${token}` } : {};
 }
 
-/** A bearer token for the admin API of a Node-RED with adminAuth, as node-red-admin gets one. */
-export async function adminToken(url: string, username: string, password: string): Promise<string> {
+/**
+ * A bearer token for the admin API of a Node-RED with adminAuth, as node-red-admin gets one. A
+ * read-only user must ask for scope 'read' (asking '*' is refused).
+ */
+export async function adminToken(
+  url: string,
+  username: string,
+  password: string,
+  scope: '*' | 'read' = '*',
+): Promise<string> {
   const response = await fetch(`${url}/auth/token`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({
       client_id: 'node-red-admin',
       grant_type: 'password',
-      scope: '*',
+      scope,
       username,
       password,
     }),

@@ -1,6 +1,7 @@
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import helper from 'node-red-node-test-helper';
-import type { Node } from 'node-red';
+import type { Node, NodeAPI } from 'node-red';
 
 /** `node-red` (4.x), or `node-red-5` for `npm run test:compat` on Node 22. */
 export const NODE_RED_MODULE = process.env.NODE_RED_MODULE ?? 'node-red';
@@ -14,12 +15,60 @@ const coreNodes = path.join(
   'core/common',
 );
 
+interface I18n {
+  init(settings: Record<string, unknown>): void;
+  registerMessageCatalog(namespace: string, dir: string, file: string): Promise<void>;
+  _(key: string, options?: Record<string, unknown>): string;
+}
+
+/**
+ * The helper gives nodes a RED._ that returns the key. Ours get Node-RED's own i18n with the
+ * package's message catalogs instead, so that tests read the words a user reads.
+ */
+const i18n = (createRequire(runtimePath)('@node-red/util') as { i18n: I18n }).i18n;
+const NODE_SETS = [
+  'plex-butler-server',
+  'plex-butler-tasks',
+  'plex-butler-start',
+  'plex-butler-stop',
+  'plex-butler-watch',
+];
+const catalogsLoaded = (async () => {
+  i18n.init({ lang: 'en-US' });
+  for (const set of NODE_SETS) {
+    await i18n.registerMessageCatalog(
+      set,
+      path.join(__dirname, '../../nodes/locales'),
+      `${set}.json`,
+    );
+  }
+})();
+let language = 'en-US';
+
+/** The language the nodes speak in the flows loaded from now on (default en-US). */
+export function setLanguage(lang: string): void {
+  language = lang;
+}
+
+/** Our keys start with the node type, which is also the catalog's namespace. */
+function translate(key: string, substitutions?: Record<string, unknown>): string {
+  return i18n._(`${key.split('.')[0]}:${key}`, { ...substitutions, lng: language });
+}
+
+type NodeModule = (RED: NodeAPI) => void;
+function withCatalog(register: NodeModule): NodeModule {
+  return (RED) => {
+    (RED as unknown as { _: typeof translate })._ = translate;
+    register(RED);
+  };
+}
+
 /* eslint-disable @typescript-eslint/no-require-imports -- Node-RED loads nodes as CommonJS functions */
-export const serverNode = require('../../nodes/plex-butler-server');
-export const tasksNode = require('../../nodes/plex-butler-tasks');
-export const startNode = require('../../nodes/plex-butler-start');
-export const stopNode = require('../../nodes/plex-butler-stop');
-export const watchNode = require('../../nodes/plex-butler-watch');
+export const serverNode = withCatalog(require('../../nodes/plex-butler-server'));
+export const tasksNode = withCatalog(require('../../nodes/plex-butler-tasks'));
+export const startNode = withCatalog(require('../../nodes/plex-butler-start'));
+export const stopNode = withCatalog(require('../../nodes/plex-butler-stop'));
+export const watchNode = withCatalog(require('../../nodes/plex-butler-watch'));
 // The helper does not load core nodes by itself; Catch nodes check how errors reach flows.
 const catchNode = require(path.join(coreNodes, '25-catch'));
 const completeNode = require(path.join(coreNodes, '24-complete'));
@@ -104,13 +153,33 @@ export function collectMessages<T = Record<string, unknown>>(
 }
 
 /** Loads our nodes (plus Catch and Complete) with a flow; credentials by node id. */
-export function loadFlow(
+export async function loadFlow(
   flow: FlowNode[],
   credentials: Record<string, unknown> = {},
 ): Promise<void> {
-  return helper.load(allNodes, flow as unknown as Parameters<typeof helper.load>[1], credentials);
+  await catalogsLoaded;
+  await helper.load(allNodes, flow as unknown as Parameters<typeof helper.load>[1], credentials);
 }
 
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Counts what node `id` does from now on: messages sent, errors and warnings raised, status
+ * changes. Wraps the node object itself, which outlives helper.unload(), so it tells whether a
+ * closed node still reports (counting inputs of helper nodes that unload() removed cannot).
+ */
+export function recordActions(id: string): { count(): number; calls(): string[] } {
+  const node = helper.getNode(id) as unknown as Record<string, (...args: unknown[]) => unknown>;
+  if (!node) throw new Error(`node ${id} is not deployed`);
+  const calls: string[] = [];
+  for (const method of ['send', 'error', 'warn', 'status']) {
+    const original = node[method];
+    node[method] = function (this: unknown, ...args: unknown[]): unknown {
+      calls.push(`${method} ${JSON.stringify(args[0] ?? null)?.slice(0, 120)}`);
+      return original.apply(this, args);
+    };
+  }
+  return { count: () => calls.length, calls: () => [...calls] };
 }
