@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { PlexSimulator } from '../../simulator';
 import { STATIC_TASK_NAMES, TASK_NAME_PATTERN } from '../../lib';
+import { prng } from '../support/prng';
 import { startSimulator } from '../support/simulator';
 import { helper } from '../support/node-red-helper';
 import {
@@ -12,18 +13,6 @@ import {
 } from './harness';
 
 const TOKEN = 'rel-Tok3n-fuzz-77aa';
-
-/** Small seeded generator, so a failing input can be reproduced from the seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NASTY_STRINGS = [
   '',

@@ -96,7 +96,7 @@ describe('reliability: the token never shows', function () {
       await loadReliabilityFlow(sim, { type: 'plex-butler-watch', updates: 'all' }, tokenSetting, {
         ...server,
         retries: 0,
-        pollInterval: 0.05,
+        pollInterval: 0.1,
       });
       (helper.getNode('out') as unknown as NodeJS.EventEmitter).on('input', (msg: unknown) =>
         watchedMessages.push(msg),
