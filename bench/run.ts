@@ -8,14 +8,14 @@
  *
  * --markdown also prints the tables as Markdown (the README's Performance section); --quick
  * shortens every phase (to try the harness, not for figures); --only runs some phases:
- * overhead, burst, connections, memory, redeploys, slow. Quick and partial runs write
+ * overhead, burst, connections, sockets, memory, redeploys, slow. Quick and partial runs write
  * bench/results-partial.json.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { ButlerClient } from '../lib';
+import { ButlerClient, LIMITS } from '../lib';
 import { bareClient } from './bare';
 import { median, percentile, runLoad, settledHeap, sleep, type LoadResult } from './load';
 import {
@@ -34,7 +34,7 @@ import { startSimulatorProcess, type SimulatorProcess } from './sim-control';
 
 const QUICK = process.argv.includes('--quick');
 const onlyIndex = process.argv.indexOf('--only');
-/** --only overhead,burst,connections,memory,redeploys,slow: run some phases (for experiments). */
+/** --only overhead,burst,connections,sockets,memory,redeploys,slow: run some phases. */
 const ONLY = onlyIndex > 0 ? new Set(process.argv[onlyIndex + 1].split(',')) : undefined;
 const phase = (name: string): boolean => {
   const run = !ONLY || ONLY.has(name);
@@ -56,6 +56,8 @@ const SETTINGS = {
   burstMessages: 1000,
   bursts: QUICK ? 2 : 5,
   sequentialStarts: QUICK ? 1000 : 10_000,
+  concurrentStarts: 1000,
+  socketRounds: QUICK ? 2 : 7,
   memoryMessages: QUICK ? 10_000 : 100_000,
   memoryWarmup: QUICK ? 2_000 : 10_000,
   memoryConcurrency: 32,
@@ -365,6 +367,79 @@ async function connections(sim: SimulatorProcess) {
   }
 }
 
+// ---- 3b. a bounded pool -----------------------------------------------------------------------
+
+/**
+ * 1,000 starts at once through one client: with the bounded pool (the default) and with one
+ * socket per request as before the bound, in alternating rounds. Fresh clients each round, so
+ * every connection a round needs is opened in it.
+ */
+async function sockets(sim: SimulatorProcess) {
+  const bound = LIMITS.maxSockets.default;
+  const variants = { bounded: bound, unbounded: SETTINGS.concurrentStarts } as const;
+  const figures: Record<keyof typeof variants, { perSecond: number[]; connections: number[] }> = {
+    bounded: { perSecond: [], connections: [] },
+    unbounded: { perSecond: [], connections: [] },
+  };
+  let errors = 0;
+  for (let round = 0; round < SETTINGS.socketRounds; round++) {
+    for (const variant of round % 2 === 0
+      ? (['bounded', 'unbounded'] as const)
+      : (['unbounded', 'bounded'] as const)) {
+      const client = new ButlerClient({
+        url: sim.url,
+        token: sim.token,
+        clientIdentifier: 'bench-sockets',
+        timeoutMs: TIMEOUT_MS,
+        retry: { retries: RETRIES },
+        maxSockets: variants[variant],
+      });
+      try {
+        await sim.reset();
+        await client.listTasks();
+        const began = performance.now();
+        const results = await Promise.allSettled(
+          Array.from({ length: SETTINGS.concurrentStarts }, () => client.startTask(TASK)),
+        );
+        const wallMs = performance.now() - began;
+        errors += results.filter((result) => result.status === 'rejected').length;
+        const stats = await sim.stats();
+        figures[variant].perSecond.push((SETTINGS.concurrentStarts / wallMs) * 1000);
+        figures[variant].connections.push(stats.connections);
+      } finally {
+        client.close();
+      }
+    }
+  }
+  const bounded = median(figures.bounded.perSecond);
+  const unbounded = median(figures.unbounded.perSecond);
+  const ratio = round3(bounded / unbounded);
+  const maxConnections = Math.max(...figures.bounded.connections);
+  const result = {
+    concurrentStarts: SETTINGS.concurrentStarts,
+    maxSockets: bound,
+    bounded: { perSecond: round1(bounded), connections: figures.bounded.connections },
+    unbounded: { perSecond: round1(unbounded), connections: figures.unbounded.connections },
+    ratio,
+    errors,
+  };
+  judge(
+    'sockets.max',
+    `${SETTINGS.concurrentStarts} starts at once: connections opened (worst of ${SETTINGS.socketRounds}; ${Math.max(...figures.unbounded.connections)} without the bound)`,
+    String(maxConnections),
+    `≤ ${bound}`,
+    maxConnections <= bound && errors === 0,
+  );
+  judge(
+    'sockets.throughput',
+    `${SETTINGS.concurrentStarts} starts at once: msg/s bounded / one socket each (${Math.round(bounded)} / ${Math.round(unbounded)})`,
+    ratio.toFixed(2),
+    '≥ 0.90',
+    ratio >= 0.9,
+  );
+  return result;
+}
+
 // ---- 4. memory and redeploys -----------------------------------------------------------------
 
 async function memory(sim: SimulatorProcess) {
@@ -628,6 +703,7 @@ async function main(): Promise<void> {
     if (phase('overhead')) results.overhead = await overhead(sim);
     if (phase('burst')) results.burst = await burst(sim);
     if (phase('connections')) results.connections = await connections(sim);
+    if (phase('sockets')) results.sockets = await sockets(sim);
     if (phase('memory')) results.memory = await memory(sim);
     if (phase('redeploys')) results.redeploys = await redeploys(sim);
     if (phase('slow')) results.slowServer = await slowServer(sim);
