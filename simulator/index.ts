@@ -11,17 +11,10 @@ import https from 'node:https';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { cloneTask, DEFAULT_TASKS, type SimTask } from './tasks';
 import { emptyElement, xmlDocument } from './xml';
 
-export interface SimTask {
-  name: string;
-  title?: string;
-  description?: string;
-  enabled: boolean;
-  /** Days between runs. */
-  interval: number;
-  scheduleRandomized: boolean;
-}
+export { DEFAULT_TASKS, type SimTask } from './tasks';
 
 export interface RecordedExchange {
   method: string;
@@ -140,190 +133,6 @@ export interface SimulatorStats {
   notificationSockets: number;
   readonly openNotificationSockets: number;
 }
-
-/**
- * The 22 tasks of the spec. Names, intervals, scheduleRandomized and enabled come from the
- * official example body of GET /butler; titles and descriptions are plausible wording (the
- * example only has them for BackupDatabase).
- */
-export const DEFAULT_TASKS: SimTask[] = [
-  {
-    name: 'AutomaticUpdates',
-    title: 'Update Plex Media Server',
-    description: 'Download and install server updates automatically during the maintenance window',
-    interval: 1,
-    scheduleRandomized: false,
-    enabled: false,
-  },
-  {
-    name: 'BackupDatabase',
-    title: 'Backup Database',
-    description: "Create a backup copy of the server's database in the configured backup directory",
-    interval: 3,
-    scheduleRandomized: false,
-    enabled: true,
-  },
-  {
-    name: 'ButlerTaskGenerateAdMarkers',
-    title: 'Generate Ad Markers',
-    description: 'Detect commercials in DVR recordings so that they can be skipped',
-    interval: 1,
-    scheduleRandomized: false,
-    enabled: false,
-  },
-  {
-    name: 'ButlerTaskGenerateCreditsMarkers',
-    title: 'Generate Credits Markers',
-    description: 'Detect the end credits of movies and episodes so that they can be skipped',
-    interval: 1,
-    scheduleRandomized: true,
-    enabled: true,
-  },
-  {
-    name: 'ButlerTaskGenerateIntroMarkers',
-    title: 'Generate Intro Markers',
-    description: 'Detect the intros of TV episodes so that they can be skipped',
-    interval: 1,
-    scheduleRandomized: false,
-    enabled: true,
-  },
-  {
-    name: 'ButlerTaskGenerateVoiceActivity',
-    title: 'Generate Voice Activity Data',
-    description: 'Analyze audio tracks for speech, used to synchronize subtitles',
-    interval: 1,
-    scheduleRandomized: true,
-    enabled: true,
-  },
-  {
-    name: 'CleanOldBundles',
-    title: 'Remove Old Bundles',
-    description: 'Delete metadata bundles of items that are no longer in any library',
-    interval: 7,
-    scheduleRandomized: false,
-    enabled: true,
-  },
-  {
-    name: 'CleanOldCacheFiles',
-    title: 'Remove Old Cache Files',
-    description: 'Delete transcoder and image cache files that are no longer needed',
-    interval: 7,
-    scheduleRandomized: false,
-    enabled: true,
-  },
-  {
-    name: 'DeepMediaAnalysis',
-    title: 'Perform Extensive Media Analysis',
-    description: 'Measure the bitrate of media files in depth to improve streaming decisions',
-    interval: 1,
-    scheduleRandomized: false,
-    enabled: true,
-  },
-  {
-    name: 'GarbageCollectBlobs',
-    title: 'Garbage Collect Blobs',
-    description: 'Remove images and other data blobs that the database no longer references',
-    interval: 7,
-    scheduleRandomized: false,
-    enabled: true,
-  },
-  {
-    name: 'GarbageCollectLibraryMedia',
-    title: 'Garbage Collect Library Media',
-    description: 'Clean up media entries whose files have been removed from disk',
-    interval: 1,
-    scheduleRandomized: false,
-    enabled: true,
-  },
-  {
-    name: 'GenerateBlurHashes',
-    title: 'Generate Blur Hashes',
-    description: 'Compute the blurred placeholders shown while posters and artwork load',
-    interval: 1,
-    scheduleRandomized: false,
-    enabled: true,
-  },
-  {
-    name: 'GenerateChapterThumbs',
-    title: 'Generate Chapter Thumbnails',
-    description: 'Extract a thumbnail image for each chapter of video files',
-    interval: 1,
-    scheduleRandomized: false,
-    enabled: true,
-  },
-  {
-    name: 'GenerateMediaIndexFiles',
-    title: 'Generate Video Preview Thumbnails',
-    description: 'Create the preview thumbnail index files shown while seeking in videos',
-    interval: 1,
-    scheduleRandomized: false,
-    enabled: false,
-  },
-  {
-    name: 'LoudnessAnalysis',
-    title: 'Perform Loudness Analysis',
-    description: 'Measure the loudness of audio tracks for volume leveling',
-    interval: 1,
-    scheduleRandomized: false,
-    enabled: true,
-  },
-  {
-    name: 'MusicAnalysis',
-    title: 'Perform Sonic Analysis',
-    description: 'Analyze music tracks to find sonically similar tracks, albums and artists',
-    interval: 1,
-    scheduleRandomized: false,
-    enabled: true,
-  },
-  {
-    name: 'OptimizeDatabase',
-    title: 'Optimize Database',
-    description: "Rebuild and compact the server's database to keep it fast",
-    interval: 7,
-    scheduleRandomized: false,
-    enabled: true,
-  },
-  {
-    name: 'RefreshEpgGuides',
-    title: 'Refresh EPG Guides',
-    description: 'Download the latest program guide data for Live TV & DVR',
-    interval: 1,
-    scheduleRandomized: true,
-    enabled: true,
-  },
-  {
-    name: 'RefreshLibraries',
-    title: 'Update All Libraries',
-    description: 'Scan every library folder for new, changed and removed media',
-    interval: 1,
-    scheduleRandomized: false,
-    enabled: false,
-  },
-  {
-    name: 'RefreshLocalMedia',
-    title: 'Refresh Local Media Assets',
-    description: 'Pick up artwork, subtitles and other assets stored next to media files',
-    interval: 3,
-    scheduleRandomized: false,
-    enabled: true,
-  },
-  {
-    name: 'RefreshPeriodicMetadata',
-    title: 'Refresh Metadata Periodically',
-    description: 'Refresh the metadata of library items from their online agents',
-    interval: 1,
-    scheduleRandomized: true,
-    enabled: true,
-  },
-  {
-    name: 'UpgradeMediaAnalysis',
-    title: 'Upgrade Media Analysis',
-    description: 'Analyze again media files that an older server version analyzed',
-    interval: 1,
-    scheduleRandomized: false,
-    enabled: true,
-  },
-];
 
 export const SIMULATED_VERSION = '1.41.3.9314-a0bfb8370';
 
@@ -447,10 +256,6 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
 
 function wantsJson(req: http.IncomingMessage): boolean {
   return (firstHeader(req.headers.accept) ?? '').toLowerCase().includes('application/json');
-}
-
-function cloneTask(task: SimTask): SimTask {
-  return { ...task };
 }
 
 const HUGE_HEAD = '{"ButlerTasks":{"ButlerTask":[';
