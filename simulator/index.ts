@@ -4,16 +4,19 @@
  * real network, proxy or server produces (latency, error statuses, dropped or cut connections,
  * bodies that are not what the client asked for).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { cloneTask, DEFAULT_TASKS, type SimTask } from './tasks';
+import { Butler, type SimActivity, type SimActivityEvent } from './butler';
+import { DEFAULT_TASKS, type SimTask } from './tasks';
+import { Timers } from './timers';
 import { emptyElement, xmlDocument } from './xml';
 
+export type { SimActivity, SimActivityEvent } from './butler';
 export { DEFAULT_TASKS, type SimTask } from './tasks';
 
 export interface RecordedExchange {
@@ -97,26 +100,6 @@ export interface SimulatorOptions {
 
 export type NotificationMode = 'websocket' | 'refused';
 
-export interface SimActivity {
-  uuid: string;
-  type: string;
-  title: string;
-  subtitle: string;
-  progress: number;
-  cancellable: boolean;
-  userID: number;
-}
-
-/**
- * Emitted as 'activity' when a task starts, reports progress, or ends (finished, stopped, or
- * removed by setTasks); the same events go out on the notification WebSocket.
- */
-export interface SimActivityEvent {
-  event: 'started' | 'updated' | 'ended';
-  task: string;
-  activity: SimActivity;
-}
-
 export interface PlexSimulatorEvents {
   exchange: [RecordedExchange];
   request: [http.IncomingMessage];
@@ -172,24 +155,12 @@ const RECORDED_HUGE_CHARS = 1000;
 const RESET_DELAY_MS = 20;
 /** Longer than the keep-alive timeouts of common clients, as on real servers behind proxies. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-/** No public source tells the activity type a Butler task produces: a neutral made-up one. */
-const ACTIVITY_TYPE = 'butler.task';
-const ACTIVITY_USER_ID = 1;
 
 interface PlannedResponse {
   status: number;
   contentType?: string;
   extraHeaders?: Record<string, string>;
   body: string;
-}
-
-interface RunningTask {
-  name: string;
-  uuid: string;
-  title: string;
-  startedAt: number;
-  timer: NodeJS.Timeout;
-  progressTimer: NodeJS.Timeout | undefined;
 }
 
 /** One request being answered: what the recorder needs, and timers to cancel if it goes away. */
@@ -308,17 +279,14 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
   private readonly options: SimulatorOptions;
   private readonly pathPrefix: string;
   private readonly machineIdentifier = randomBytes(16).toString('hex');
-  private readonly taskDurationMs: number;
-  private readonly progressIntervalMs: number;
   private notificationMode: NotificationMode;
   private readonly webSockets = new WebSocketServer({ noServer: true });
   /** Open notification sockets, each with whether it asked for activity events. */
   private readonly notificationClients = new Map<WebSocket, boolean>();
   private latencyMs: number;
-  private tasks: SimTask[];
   private faults: Fault[] = [];
-  private readonly running = new Map<string, RunningTask>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Timers();
+  private readonly butler: Butler;
   private readonly sockets = new Set<Socket>();
   /** Sockets that count as connections: TCP for HTTP, TLS after the handshake for HTTPS. */
   private readonly clientSockets = new Set<Socket>();
@@ -332,11 +300,15 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     this.options = options;
     this.token = options.token ?? DEFAULT_TOKEN;
     this.pathPrefix = normalizePrefix(options.pathPrefix);
-    this.taskDurationMs = options.taskDurationMs ?? DEFAULT_TASK_DURATION_MS;
-    this.progressIntervalMs = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
     this.notificationMode = options.notifications ?? 'websocket';
     this.latencyMs = options.latencyMs ?? 0;
-    this.tasks = (options.tasks ?? DEFAULT_TASKS).map(cloneTask);
+    this.butler = new Butler({
+      tasks: options.tasks ?? DEFAULT_TASKS,
+      taskDurationMs: options.taskDurationMs ?? DEFAULT_TASK_DURATION_MS,
+      progressIntervalMs: options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS,
+      timers: this.timers,
+      onActivity: (event) => this.activityEvent(event),
+    });
     const clientSockets = this.clientSockets;
     const notificationClients = this.notificationClients;
     this.stats = {
@@ -406,10 +378,8 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
   }
 
   async stop(): Promise<void> {
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    // The server is down: nothing runs any more (no 'ended' events, the process just stopped).
-    this.running.clear();
+    this.timers.cancelAll();
+    this.butler.forgetRunning();
     // Cut, not closed: a server that goes away sends no close frame.
     for (const client of this.notificationClients.keys()) client.terminate();
     this.notificationClients.clear();
@@ -451,11 +421,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
 
   /** Replaces the task list (another server version); running tasks no longer listed end. */
   setTasks(tasks: SimTask[]): void {
-    this.tasks = tasks.map(cloneTask);
-    const names = new Set(this.tasks.map((task) => task.name));
-    for (const name of [...this.running.keys()]) {
-      if (!names.has(name)) this.endTask(name);
-    }
+    this.butler.setTasks(tasks);
   }
 
   /** 'refused' answers new notification handshakes 404; open sockets stay open. */
@@ -475,75 +441,17 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
   }
 
   runningTasks(): string[] {
-    return [...this.running.keys()];
+    return this.butler.runningTasks();
   }
 
   activities(): SimActivity[] {
-    return [...this.running.values()].map((task) => this.activityOf(task));
+    return this.butler.activities();
   }
 
-  // ---- tasks ------------------------------------------------------------------------------
+  // ---- activity events ----------------------------------------------------------------
 
-  private activityOf(task: RunningTask): SimActivity {
-    const elapsed = Date.now() - task.startedAt;
-    const progress =
-      this.taskDurationMs <= 0
-        ? 100
-        : Math.min(100, Math.floor((elapsed / this.taskDurationMs) * 100));
-    // Key order of the official /activities example.
-    return {
-      uuid: task.uuid,
-      type: ACTIVITY_TYPE,
-      cancellable: false,
-      userID: ACTIVITY_USER_ID,
-      title: task.title,
-      subtitle: '',
-      progress,
-    };
-  }
-
-  private startTask(task: SimTask): void {
-    const running: RunningTask = {
-      name: task.name,
-      uuid: randomUUID(),
-      title: task.title ?? task.name,
-      startedAt: Date.now(),
-      timer: this.later(this.taskDurationMs, () => this.endTask(task.name, true)),
-      progressTimer: undefined,
-    };
-    this.running.set(task.name, running);
-    this.activityEvent('started', running);
-    this.scheduleProgress(running);
-  }
-
-  private scheduleProgress(running: RunningTask): void {
-    if (this.progressIntervalMs <= 0 || this.progressIntervalMs >= this.taskDurationMs) return;
-    running.progressTimer = this.later(this.progressIntervalMs, () => {
-      if (this.running.get(running.name) !== running) return;
-      this.activityEvent('updated', running);
-      this.scheduleProgress(running);
-    });
-  }
-
-  /** `finished`: ran its course (progress 100); otherwise stopped where it was. */
-  private endTask(name: string, finished = false): void {
-    const running = this.running.get(name);
-    if (!running) return;
-    this.cancel(running.timer);
-    if (running.progressTimer) this.cancel(running.progressTimer);
-    this.running.delete(name);
-    this.activityEvent('ended', running, finished);
-  }
-
-  private activityEvent(
-    event: SimActivityEvent['event'],
-    running: RunningTask,
-    finished = false,
-  ): void {
-    const activity = this.activityOf(running);
-    // A millisecond clock can make the last reading 99: work that ran its course is at 100.
-    if (finished) activity.progress = 100;
-    this.emit('activity', { event, task: running.name, activity });
+  private activityEvent({ event, task, activity }: SimActivityEvent): void {
+    this.emit('activity', { event, task, activity });
     if (this.notificationClients.size === 0) return;
     // The shape real servers send on /:/websockets/notifications (shared/plex-api README).
     const text = JSON.stringify({
@@ -622,24 +530,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     this.emit('exchange', exchange);
   }
 
-  // ---- timers and sockets -------------------------------------------------------------------
-
-  /** A timeout that stop() clears; `owner` also lets a request cancel its own when it goes away. */
-  private later(ms: number, callback: () => void, owner?: Set<NodeJS.Timeout>): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      owner?.delete(timer);
-      callback();
-    }, ms);
-    this.timers.add(timer);
-    owner?.add(timer);
-    return timer;
-  }
-
-  private cancel(timer: NodeJS.Timeout): void {
-    clearTimeout(timer);
-    this.timers.delete(timer);
-  }
+  // ---- sockets ------------------------------------------------------------------------------
 
   private track(socket: Socket, set: Set<Socket>): void {
     set.add(socket);
@@ -681,7 +572,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     this.emit('request', req);
 
     res.on('close', () => {
-      for (const timer of context.timers) this.cancel(timer);
+      for (const timer of context.timers) this.timers.cancel(timer);
       context.timers.clear();
       // Still unrecorded: the client went away or the socket was cut before the answer was whole.
       if (!context.recorded) this.record(context, 0, context.sentBody);
@@ -691,7 +582,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     if (fault) context.faultInjected = true;
     const delay = this.latencyMs + (fault?.kind === 'latency' ? (fault.ms ?? 0) : 0);
     const answer = (): void => this.answer(context, method, query, innerPath, fault);
-    if (delay > 0) this.later(delay, answer, context.timers);
+    if (delay > 0) this.timers.later(delay, answer, context.timers);
     else answer();
   }
 
@@ -816,29 +707,27 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     if (route === '/butler') {
       if (method === 'GET') return this.tasksResponse(json);
       if (method === 'POST') {
-        for (const task of this.tasks) {
-          if (task.enabled && !this.running.has(task.name)) this.startTask(task);
-        }
+        this.butler.startAllEnabled();
         return emptyOk;
       }
       if (method === 'DELETE') {
-        for (const name of [...this.running.keys()]) this.endTask(name);
+        this.butler.stopAll();
         return emptyOk;
       }
       return notFound;
     }
     if (route === '/butler/{task}') {
       const name = innerPath.slice('/butler/'.length);
-      const task = this.tasks.find((candidate) => candidate.name === name);
+      const task = this.butler.task(name);
       if (!task) return notFound;
       if (method === 'POST') {
-        if (this.running.has(name)) return { status: 202, contentType: 'text/html', body: '' };
-        this.startTask(task);
+        if (this.butler.isRunning(name)) return { status: 202, contentType: 'text/html', body: '' };
+        this.butler.start(task);
         return emptyOk;
       }
       if (method === 'DELETE') {
-        if (!this.running.has(name)) return notFound;
-        this.endTask(name);
+        if (!this.butler.isRunning(name)) return notFound;
+        this.butler.stop(name);
         return emptyOk;
       }
       return notFound;
@@ -857,7 +746,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
 
   private tasksResponse(json: boolean): PlannedResponse {
     if (json) {
-      const list = this.tasks.map((task) => ({
+      const list = this.butler.tasks.map((task) => ({
         name: task.name,
         interval: task.interval,
         scheduleRandomized: task.scheduleRandomized,
@@ -868,7 +757,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
       const body = { ButlerTasks: list.length > 0 ? { ButlerTask: list } : {} };
       return { status: 200, contentType: 'application/json', body: JSON.stringify(body) };
     }
-    const children = this.tasks.map((task) =>
+    const children = this.butler.tasks.map((task) =>
       emptyElement('ButlerTask', {
         name: task.name,
         interval: task.interval,
@@ -984,7 +873,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     res.flushHeaders();
     if (sent.length > 0) res.write(sent);
     const socket = res.socket;
-    this.later(
+    this.timers.later(
       RESET_DELAY_MS,
       () => {
         if (!socket || socket.destroyed) return;
@@ -1012,7 +901,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
       res.write(body.subarray(offset, offset + 1));
       offset += 1;
       context.sentBody = body.subarray(0, offset).toString('utf8');
-      this.later(ms, next, context.timers);
+      this.timers.later(ms, next, context.timers);
     };
     next();
   }
