@@ -12,11 +12,22 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Butler, type SimActivity, type SimActivityEvent } from './butler';
+import { htmlAnswer, wantsJson, type PlannedAnswer } from './answers';
+import { NOTIFICATIONS_ROUTE } from './notifications';
+import {
+  NOT_FOUND_HTML,
+  PROXY_LOGIN_HTML,
+  PROXY_NOT_FOUND_HTML,
+  statusHtml,
+  UNAUTHORIZED_HTML,
+} from './pages';
+import { answerRoute, requestToken, routeTemplate, type Route } from './router';
+import { butlerRoutes, identityRoute } from './routes';
 import { DEFAULT_TASKS, type SimTask } from './tasks';
 import { Timers } from './timers';
-import { emptyElement, xmlDocument } from './xml';
 
 export type { SimActivity, SimActivityEvent } from './butler';
+export { SIMULATED_VERSION } from './routes';
 export { DEFAULT_TASKS, type SimTask } from './tasks';
 
 export interface RecordedExchange {
@@ -117,31 +128,6 @@ export interface SimulatorStats {
   readonly openNotificationSockets: number;
 }
 
-export const SIMULATED_VERSION = '1.41.3.9314-a0bfb8370';
-
-const UNAUTHORIZED_HTML =
-  '<html><head><title>Unauthorized</title></head><body><h1>401 Unauthorized</h1></body></html>';
-const NOT_FOUND_HTML =
-  '<html><head><title>Not Found</title></head><body><h1>404 Not Found</h1></body></html>';
-/** What a reverse proxy (nginx) answers for paths it does not forward to the server. */
-const PROXY_NOT_FOUND_HTML =
-  '<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
-/** What an authenticating reverse proxy answers in place of the API when its session is gone. */
-const PROXY_LOGIN_HTML = [
-  '<!DOCTYPE html>',
-  '<html lang="en">',
-  '<head><meta charset="utf-8"><title>Sign in</title></head>',
-  '<body>',
-  '<form method="post" action="/auth/login">',
-  '<h1>Sign in to continue</h1>',
-  '<label>Username <input name="username" autocomplete="username"></label>',
-  '<label>Password <input name="password" type="password"></label>',
-  '<button type="submit">Sign in</button>',
-  '</form>',
-  '</body>',
-  '</html>',
-  '',
-].join('\n');
 const MALFORMED_JSON = '{"ButlerTasks": {"ButlerTask": [ {"name": }';
 
 const DEFAULT_TOKEN = 'simulator-token';
@@ -156,13 +142,6 @@ const RESET_DELAY_MS = 20;
 /** Longer than the keep-alive timeouts of common clients, as on real servers behind proxies. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
-interface PlannedResponse {
-  status: number;
-  contentType?: string;
-  extraHeaders?: Record<string, string>;
-  body: string;
-}
-
 /** One request being answered: what the recorder needs, and timers to cancel if it goes away. */
 interface ExchangeContext {
   req: http.IncomingMessage;
@@ -174,21 +153,6 @@ interface ExchangeContext {
   /** The body sent so far, for answers streamed over time (recorded if they are cut). */
   sentBody: string;
   timers: Set<NodeJS.Timeout>;
-}
-
-type Route =
-  '/butler' | '/butler/{task}' | '/activities' | '/identity' | '/:/websockets/notifications' | '*';
-
-function routeOf(path: string): Route {
-  if (path === '/butler') return '/butler';
-  if (/^\/butler\/[^/]+$/.test(path)) return '/butler/{task}';
-  if (path === '/activities') return '/activities';
-  if (path === '/identity') return '/identity';
-  // Real servers use `websockets`; the specs write `websocket`: both are served.
-  if (path === '/:/websockets/notifications' || path === '/:/websocket/notifications') {
-    return '/:/websockets/notifications';
-  }
-  return '*';
 }
 
 /**
@@ -212,21 +176,6 @@ function normalizePrefix(prefix: string | undefined): string {
   const trimmed = prefix.replace(/\/+$/, '');
   if (trimmed === '') return '';
   return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
-}
-
-function statusHtml(status: number): string {
-  if (status === 401) return UNAUTHORIZED_HTML;
-  if (status === 404) return NOT_FOUND_HTML;
-  const text = http.STATUS_CODES[status] ?? 'Error';
-  return `<html><head><title>${text}</title></head><body><h1>${status} ${text}</h1></body></html>`;
-}
-
-function firstHeader(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function wantsJson(req: http.IncomingMessage): boolean {
-  return (firstHeader(req.headers.accept) ?? '').toLowerCase().includes('application/json');
 }
 
 const HUGE_HEAD = '{"ButlerTasks":{"ButlerTask":[';
@@ -287,6 +236,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
   private faults: Fault[] = [];
   private readonly timers = new Timers();
   private readonly butler: Butler;
+  private readonly routes: Route[];
   private readonly sockets = new Set<Socket>();
   /** Sockets that count as connections: TCP for HTTP, TLS after the handshake for HTTPS. */
   private readonly clientSockets = new Set<Socket>();
@@ -309,6 +259,11 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
       timers: this.timers,
       onActivity: (event) => this.activityEvent(event),
     });
+    this.routes = [
+      identityRoute(this.machineIdentifier),
+      ...butlerRoutes(this.butler),
+      NOTIFICATIONS_ROUTE,
+    ];
     const clientSockets = this.clientSockets;
     const notificationClients = this.notificationClients;
     this.stats = {
@@ -475,7 +430,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     const rawPath = queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart);
     const query = new URLSearchParams(queryStart < 0 ? '' : rawUrl.slice(queryStart + 1));
     const innerPath = this.stripPrefix(rawPath);
-    const route = innerPath === undefined ? '*' : routeOf(innerPath);
+    const route = routeTemplate(this.routes, innerPath);
     this.stats.requests += 1;
     const routeKey = `GET ${route}`;
     this.stats.requestsByRoute[routeKey] = (this.stats.requestsByRoute[routeKey] ?? 0) + 1;
@@ -485,7 +440,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
         `HTTP/1.1 ${status} ${title}\r\nContent-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       );
     };
-    if (route !== '/:/websockets/notifications') {
+    if (route !== NOTIFICATIONS_ROUTE.template) {
       refuse(404, 'Not Found', innerPath === undefined ? PROXY_NOT_FOUND_HTML : NOT_FOUND_HTML);
       return;
     }
@@ -567,7 +522,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
       timers: new Set(),
     };
     this.stats.requests += 1;
-    const routeKey = `${method} ${innerPath === undefined ? '*' : routeOf(innerPath)}`;
+    const routeKey = `${method} ${routeTemplate(this.routes, innerPath)}`;
     this.stats.requestsByRoute[routeKey] = (this.stats.requestsByRoute[routeKey] ?? 0) + 1;
     this.emit('request', req);
 
@@ -687,148 +642,22 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     query: URLSearchParams,
     innerPath: string | undefined,
     forceXml: boolean,
-  ): PlannedResponse {
-    if (innerPath === undefined) {
-      return { status: 404, contentType: 'text/html', body: PROXY_NOT_FOUND_HTML };
-    }
-    const json = wantsJson(req) && !forceXml;
-    const route = routeOf(innerPath);
-    if (method === 'GET' && route === '/identity') return this.identityResponse(json);
-    if (!this.authorized(req, query)) {
-      return { status: 401, contentType: 'text/html', body: UNAUTHORIZED_HTML };
-    }
-    const notFound: PlannedResponse = {
-      status: 404,
-      contentType: 'text/html',
-      body: NOT_FOUND_HTML,
-    };
-    // Empty answers carry text/html, as in the spec's shared 200 response.
-    const emptyOk: PlannedResponse = { status: 200, contentType: 'text/html', body: '' };
-    if (route === '/butler') {
-      if (method === 'GET') return this.tasksResponse(json);
-      if (method === 'POST') {
-        this.butler.startAllEnabled();
-        return emptyOk;
-      }
-      if (method === 'DELETE') {
-        this.butler.stopAll();
-        return emptyOk;
-      }
-      return notFound;
-    }
-    if (route === '/butler/{task}') {
-      const name = innerPath.slice('/butler/'.length);
-      const task = this.butler.task(name);
-      if (!task) return notFound;
-      if (method === 'POST') {
-        if (this.butler.isRunning(name)) return { status: 202, contentType: 'text/html', body: '' };
-        this.butler.start(task);
-        return emptyOk;
-      }
-      if (method === 'DELETE') {
-        if (!this.butler.isRunning(name)) return notFound;
-        this.butler.stop(name);
-        return emptyOk;
-      }
-      return notFound;
-    }
-    if (route === '/activities' && method === 'GET') return this.activitiesResponse(json);
-    return notFound;
+  ): PlannedAnswer {
+    if (innerPath === undefined) return htmlAnswer(404, PROXY_NOT_FOUND_HTML);
+    const json = wantsJson(req.headers) && !forceXml;
+    const request = { method, path: innerPath, query, headers: req.headers, json };
+    return answerRoute(this.routes, request, this.authorized(req, query));
   }
 
   private authorized(req: http.IncomingMessage, query: URLSearchParams): boolean {
-    const token = firstHeader(req.headers['x-plex-token']) ?? query.get('X-Plex-Token');
-    return token === this.token;
-  }
-
-  // ---- bodies -------------------------------------------------------------------------------
-  // Plex leaves empty lists out of JSON ({"MediaContainer":{"size":0}}); clients must cope.
-
-  private tasksResponse(json: boolean): PlannedResponse {
-    if (json) {
-      const list = this.butler.tasks.map((task) => ({
-        name: task.name,
-        interval: task.interval,
-        scheduleRandomized: task.scheduleRandomized,
-        enabled: task.enabled,
-        ...(task.title !== undefined ? { title: task.title } : {}),
-        ...(task.description !== undefined ? { description: task.description } : {}),
-      }));
-      const body = { ButlerTasks: list.length > 0 ? { ButlerTask: list } : {} };
-      return { status: 200, contentType: 'application/json', body: JSON.stringify(body) };
-    }
-    const children = this.butler.tasks.map((task) =>
-      emptyElement('ButlerTask', {
-        name: task.name,
-        interval: task.interval,
-        scheduleRandomized: task.scheduleRandomized,
-        enabled: task.enabled,
-        title: task.title,
-        description: task.description,
-      }),
-    );
-    return {
-      status: 200,
-      contentType: 'application/xml',
-      body: xmlDocument('ButlerTasks', {}, children),
-    };
-  }
-
-  private activitiesResponse(json: boolean): PlannedResponse {
-    const activities = this.activities();
-    if (json) {
-      const container =
-        activities.length > 0 ? { size: activities.length, Activity: activities } : { size: 0 };
-      return {
-        status: 200,
-        contentType: 'application/json',
-        body: JSON.stringify({ MediaContainer: container }),
-      };
-    }
-    const children = activities.map((activity) =>
-      emptyElement('Activity', {
-        uuid: activity.uuid,
-        type: activity.type,
-        cancellable: activity.cancellable,
-        userID: activity.userID,
-        title: activity.title,
-        subtitle: activity.subtitle,
-        progress: activity.progress,
-      }),
-    );
-    return {
-      status: 200,
-      contentType: 'application/xml',
-      body: xmlDocument('MediaContainer', { size: activities.length }, children),
-    };
-  }
-
-  private identityResponse(json: boolean): PlannedResponse {
-    const container = {
-      size: 0,
-      claimed: true,
-      machineIdentifier: this.machineIdentifier,
-      version: SIMULATED_VERSION,
-    };
-    if (json) {
-      return {
-        status: 200,
-        contentType: 'application/json',
-        body: JSON.stringify({ MediaContainer: container }),
-      };
-    }
-    return {
-      status: 200,
-      contentType: 'application/xml',
-      body: xmlDocument('MediaContainer', container, []),
-    };
+    return requestToken(req.headers, query) === this.token;
   }
 
   // ---- sending ------------------------------------------------------------------------------
 
   private writeHead(
     context: ExchangeContext,
-    planned: PlannedResponse,
+    planned: PlannedAnswer,
     contentLength: number | undefined,
   ): void {
     const { res } = context;
@@ -842,7 +671,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     }
   }
 
-  private send(context: ExchangeContext, planned: PlannedResponse): void {
+  private send(context: ExchangeContext, planned: PlannedAnswer): void {
     const body = Buffer.from(planned.body, 'utf8');
     this.writeHead(context, planned, body.length);
     // Recorded before the bytes leave, so a client that has the answer always finds the record.
@@ -850,7 +679,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     context.res.end(body);
   }
 
-  private sendTruncated(context: ExchangeContext, planned: PlannedResponse): void {
+  private sendTruncated(context: ExchangeContext, planned: PlannedAnswer): void {
     const { res } = context;
     const body = Buffer.from(planned.body, 'utf8');
     // An empty body still needs a promise of bytes that never come.
@@ -864,7 +693,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     else res.write(sent, () => res.socket?.end());
   }
 
-  private sendReset(context: ExchangeContext, planned: PlannedResponse): void {
+  private sendReset(context: ExchangeContext, planned: PlannedAnswer): void {
     const { res } = context;
     const body = Buffer.from(planned.body, 'utf8');
     const sent = body.subarray(0, Math.floor(body.length / 2));
@@ -885,7 +714,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     );
   }
 
-  private sendDrip(context: ExchangeContext, planned: PlannedResponse, ms: number): void {
+  private sendDrip(context: ExchangeContext, planned: PlannedAnswer, ms: number): void {
     const { res } = context;
     const body = Buffer.from(planned.body, 'utf8');
     this.writeHead(context, planned, undefined);
