@@ -9,79 +9,24 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Butler, type SimActivity, type SimActivityEvent } from './butler';
 import { htmlAnswer, wantsJson, type PlannedAnswer } from './answers';
+import { ExchangeContext, requestFields, type RecordedExchange } from './exchange';
+import { answerWithFault, faultDelayMs, FaultList, type Fault } from './faults';
 import { NOTIFICATIONS_ROUTE } from './notifications';
-import {
-  NOT_FOUND_HTML,
-  PROXY_LOGIN_HTML,
-  PROXY_NOT_FOUND_HTML,
-  statusHtml,
-  UNAUTHORIZED_HTML,
-} from './pages';
+import { NOT_FOUND_HTML, PROXY_NOT_FOUND_HTML, UNAUTHORIZED_HTML } from './pages';
 import { answerRoute, requestToken, routeTemplate, type Route } from './router';
 import { butlerRoutes, identityRoute } from './routes';
 import { DEFAULT_TASKS, type SimTask } from './tasks';
 import { Timers } from './timers';
 
 export type { SimActivity, SimActivityEvent } from './butler';
+export type { RecordedExchange } from './exchange';
+export type { Fault, FaultKind } from './faults';
 export { SIMULATED_VERSION } from './routes';
 export { DEFAULT_TASKS, type SimTask } from './tasks';
-
-export interface RecordedExchange {
-  method: string;
-  /** Raw request path including the query. */
-  url: string;
-  /** Decoded pathname inside the server: pathPrefix stripped (kept when the prefix is missing). */
-  path: string;
-  headers: http.IncomingHttpHeaders;
-  /**
-   * 0 when no complete answer was given (dropped, hung, truncated, reset, cut by stop(), or the
-   * client gave up first), even if a status line had gone out: see responseHeaders for that.
-   */
-  status: number;
-  responseHeaders: Record<string, string>;
-  /** What was sent of the body; '' for none; the first 1000 characters for the 'huge' fault. */
-  responseBody: string;
-  faultInjected: boolean;
-  /** When the request arrived (ms since the epoch). */
-  time: number;
-}
-
-export type FaultKind =
-  | 'latency'
-  | 'status'
-  | 'drop'
-  | 'hang'
-  | 'malformed'
-  | 'truncated'
-  | 'huge'
-  | 'html'
-  | 'empty'
-  | 'xml'
-  | 'drip'
-  | 'reset-mid-body';
-
-export interface Fault {
-  kind: FaultKind;
-  /** For 'status' (default 500) and 'html' (default 200). */
-  status?: number;
-  /** Retry-After header value sent with 'status'. */
-  retryAfter?: string;
-  /** For 'latency' (delay added before answering) and 'drip' (delay between body bytes). */
-  ms?: number;
-  /** For 'huge' (default 20 MiB). */
-  bytes?: number;
-  /** How many matching requests it applies to before it is removed; default: until cleared. */
-  times?: number;
-  /**
-   * Which requests it applies to; default every request. `path` is compared with the decoded
-   * path inside the server (after pathPrefix is stripped): a string must be equal, a RegExp match.
-   */
-  match?: { method?: string; path?: string | RegExp };
-}
 
 export interface SimulatorOptions {
   /** Default 'simulator-token'. */
@@ -128,32 +73,11 @@ export interface SimulatorStats {
   readonly openNotificationSockets: number;
 }
 
-const MALFORMED_JSON = '{"ButlerTasks": {"ButlerTask": [ {"name": }';
-
 const DEFAULT_TOKEN = 'simulator-token';
 const DEFAULT_TASK_DURATION_MS = 3000;
 const DEFAULT_PROGRESS_INTERVAL_MS = 1000;
-const DEFAULT_HUGE_BYTES = 20 * 1024 * 1024;
-const DEFAULT_DRIP_MS = 50;
-const HUGE_CHUNK_BYTES = 64 * 1024;
-const RECORDED_HUGE_CHARS = 1000;
-/** Time for the client to read the partial body before the reset, so it sees headers first. */
-const RESET_DELAY_MS = 20;
 /** Longer than the keep-alive timeouts of common clients, as on real servers behind proxies. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-
-/** One request being answered: what the recorder needs, and timers to cancel if it goes away. */
-interface ExchangeContext {
-  req: http.IncomingMessage;
-  res: http.ServerResponse;
-  path: string;
-  time: number;
-  faultInjected: boolean;
-  recorded: boolean;
-  /** The body sent so far, for answers streamed over time (recorded if they are cut). */
-  sentBody: string;
-  timers: Set<NodeJS.Timeout>;
-}
 
 /**
  * The `filters` rule of the notification endpoints (spec): absent means everything but logs,
@@ -178,48 +102,6 @@ function normalizePrefix(prefix: string | undefined): string {
   return trimmed.startsWith('/') ? trimmed : `/${trimmed}`;
 }
 
-const HUGE_HEAD = '{"ButlerTasks":{"ButlerTask":[';
-const HUGE_TAIL = ']}}';
-const HUGE_ENTRY = JSON.stringify({
-  name: 'BackupDatabase',
-  interval: 3,
-  scheduleRandomized: false,
-  enabled: true,
-  title: 'Backup Database',
-});
-
-/** Byte length of the 'huge' body: as asked, or the smallest valid document if that is less. */
-function hugeJsonLength(bytes: number): number {
-  return Math.max(bytes, HUGE_HEAD.length + HUGE_TAIL.length);
-}
-
-/**
- * A valid JSON task list of hugeJsonLength(bytes) ASCII bytes: one task repeated, then
- * whitespace. Produced in pieces so that 20 MiB never sits in memory at once.
- */
-function* hugeJsonPieces(bytes: number): Generator<string> {
-  const head = HUGE_HEAD;
-  const tail = HUGE_TAIL;
-  const entry = HUGE_ENTRY;
-  const room = hugeJsonLength(bytes) - head.length - tail.length;
-  const entries = Math.floor((room + 1) / (entry.length + 1));
-  let padding = room - (entries > 0 ? entries * (entry.length + 1) - 1 : 0);
-  yield head;
-  const perPiece = Math.max(1, Math.floor(HUGE_CHUNK_BYTES / (entry.length + 1)));
-  for (let written = 0; written < entries;) {
-    const count = Math.min(perPiece, entries - written);
-    const items = new Array<string>(count).fill(entry).join(',');
-    yield written === 0 ? items : `,${items}`;
-    written += count;
-  }
-  while (padding > 0) {
-    const size = Math.min(padding, HUGE_CHUNK_BYTES);
-    yield ' '.repeat(size);
-    padding -= size;
-  }
-  yield tail;
-}
-
 export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
   readonly token: string;
   exchanges: RecordedExchange[] = [];
@@ -233,7 +115,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
   /** Open notification sockets, each with whether it asked for activity events. */
   private readonly notificationClients = new Map<WebSocket, boolean>();
   private latencyMs: number;
-  private faults: Fault[] = [];
+  private readonly faults = new FaultList();
   private readonly timers = new Timers();
   private readonly butler: Butler;
   private readonly routes: Route[];
@@ -361,13 +243,11 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
   }
 
   injectFault(fault: Fault): void {
-    if (fault.times !== undefined && fault.times <= 0) return;
-    // A copy: counting down `times` must not change the caller's object.
-    this.faults.push({ ...fault });
+    this.faults.inject(fault);
   }
 
   clearFaults(): void {
-    this.faults = [];
+    this.faults.clear();
   }
 
   setLatency(ms: number): void {
@@ -470,19 +350,19 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     body: string,
     faultInjected: boolean,
   ): void {
+    const { method, url, headers } = requestFields(req);
     const exchange: RecordedExchange = {
-      method: req.method ?? 'GET',
-      url: req.url ?? '/',
+      method,
+      url,
       path,
-      headers: req.headers,
+      headers,
       status,
       responseHeaders: contentType ? { 'content-type': contentType } : {},
       responseBody: body,
       faultInjected,
       time: Date.now(),
     };
-    this.exchanges.push(exchange);
-    this.emit('exchange', exchange);
+    this.log(exchange);
   }
 
   // ---- sockets ------------------------------------------------------------------------------
@@ -511,33 +391,28 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
       path = rawPath;
     }
     const innerPath = this.stripPrefix(path);
-    const context: ExchangeContext = {
-      req,
-      res,
-      path: innerPath ?? path,
-      time: Date.now(),
-      faultInjected: false,
-      recorded: false,
-      sentBody: '',
-      timers: new Set(),
-    };
+    const context = new ExchangeContext(req, res, innerPath ?? path, this.timers, (exchange) =>
+      this.log(exchange),
+    );
     this.stats.requests += 1;
     const routeKey = `${method} ${routeTemplate(this.routes, innerPath)}`;
     this.stats.requestsByRoute[routeKey] = (this.stats.requestsByRoute[routeKey] ?? 0) + 1;
     this.emit('request', req);
 
     res.on('close', () => {
-      for (const timer of context.timers) this.timers.cancel(timer);
-      context.timers.clear();
+      context.cancelTimers();
       // Still unrecorded: the client went away or the socket was cut before the answer was whole.
-      if (!context.recorded) this.record(context, 0, context.sentBody);
+      if (!context.isRecorded) context.record(0, context.sentBody);
     });
 
-    const fault = this.takeFault(method, innerPath ?? path);
+    const fault = this.faults.take(method, innerPath ?? path);
     if (fault) context.faultInjected = true;
-    const delay = this.latencyMs + (fault?.kind === 'latency' ? (fault.ms ?? 0) : 0);
-    const answer = (): void => this.answer(context, method, query, innerPath, fault);
-    if (delay > 0) this.timers.later(delay, answer, context.timers);
+    const delay = this.latencyMs + faultDelayMs(fault);
+    const answer = (): void =>
+      answerWithFault(context, fault, (forceXml) =>
+        this.route(req, method, query, innerPath, forceXml),
+      );
+    if (delay > 0) context.later(delay, answer);
     else answer();
   }
 
@@ -547,93 +422,6 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     if (path === this.pathPrefix) return '/';
     if (path.startsWith(`${this.pathPrefix}/`)) return path.slice(this.pathPrefix.length);
     return undefined;
-  }
-
-  /** The first matching fault, in order of injection; its `times` is used up by this request. */
-  private takeFault(method: string, path: string): Fault | undefined {
-    const index = this.faults.findIndex((fault) => {
-      const match = fault.match;
-      if (!match) return true;
-      if (match.method && match.method.toUpperCase() !== method.toUpperCase()) return false;
-      if (match.path === undefined) return true;
-      if (typeof match.path === 'string') return match.path === path;
-      match.path.lastIndex = 0;
-      return match.path.test(path);
-    });
-    if (index < 0) return undefined;
-    const fault = this.faults[index];
-    if (fault.times !== undefined) {
-      fault.times -= 1;
-      if (fault.times <= 0) this.faults.splice(index, 1);
-    }
-    return fault;
-  }
-
-  private answer(
-    context: ExchangeContext,
-    method: string,
-    query: URLSearchParams,
-    innerPath: string | undefined,
-    fault: Fault | undefined,
-  ): void {
-    const { req, res } = context;
-    if (res.destroyed) return;
-    switch (fault?.kind) {
-      case 'drop':
-        this.record(context, 0, '');
-        req.socket.destroy();
-        return;
-      case 'hang':
-        // Never answered; recorded with status 0 when the socket closes.
-        return;
-      case 'status': {
-        const status = fault.status ?? 500;
-        const extraHeaders: Record<string, string> = {};
-        if (fault.retryAfter !== undefined) extraHeaders['Retry-After'] = fault.retryAfter;
-        this.send(context, {
-          status,
-          contentType: 'text/html',
-          extraHeaders,
-          // These statuses never carry a body.
-          body: status === 204 || status === 304 ? '' : statusHtml(status),
-        });
-        return;
-      }
-      case 'malformed':
-        this.send(context, { status: 200, contentType: 'application/json', body: MALFORMED_JSON });
-        return;
-      case 'empty':
-        this.send(context, { status: 200, contentType: 'application/json', body: '' });
-        return;
-      case 'html':
-        this.send(context, {
-          status: fault.status ?? 200,
-          contentType: 'text/html; charset=utf-8',
-          body: PROXY_LOGIN_HTML,
-        });
-        return;
-      case 'huge':
-        this.sendHuge(context, fault.bytes ?? DEFAULT_HUGE_BYTES);
-        return;
-      default:
-        break;
-    }
-    // The request reaches the server: side effects (a task starting) happen even when the
-    // answer is then cut, as on a real network.
-    const planned = this.route(req, method, query, innerPath, fault?.kind === 'xml');
-    switch (fault?.kind) {
-      case 'truncated':
-        this.sendTruncated(context, planned);
-        return;
-      case 'reset-mid-body':
-        this.sendReset(context, planned);
-        return;
-      case 'drip':
-        this.sendDrip(context, planned, fault.ms ?? DEFAULT_DRIP_MS);
-        return;
-      default:
-        this.send(context, planned);
-    }
   }
 
   private route(
@@ -653,138 +441,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     return requestToken(req.headers, query) === this.token;
   }
 
-  // ---- sending ------------------------------------------------------------------------------
-
-  private writeHead(
-    context: ExchangeContext,
-    planned: PlannedAnswer,
-    contentLength: number | undefined,
-  ): void {
-    const { res } = context;
-    res.statusCode = planned.status;
-    res.setHeader('X-Plex-Protocol', '1.0');
-    if (planned.contentType) res.setHeader('Content-Type', planned.contentType);
-    if (contentLength !== undefined) res.setHeader('Content-Length', String(contentLength));
-    res.setHeader('Connection', res.shouldKeepAlive ? 'keep-alive' : 'close');
-    for (const [name, value] of Object.entries(planned.extraHeaders ?? {})) {
-      res.setHeader(name, value);
-    }
-  }
-
-  private send(context: ExchangeContext, planned: PlannedAnswer): void {
-    const body = Buffer.from(planned.body, 'utf8');
-    this.writeHead(context, planned, body.length);
-    // Recorded before the bytes leave, so a client that has the answer always finds the record.
-    this.record(context, planned.status, planned.body);
-    context.res.end(body);
-  }
-
-  private sendTruncated(context: ExchangeContext, planned: PlannedAnswer): void {
-    const { res } = context;
-    const body = Buffer.from(planned.body, 'utf8');
-    // An empty body still needs a promise of bytes that never come.
-    const declared = Math.max(body.length, 16);
-    const sent = body.subarray(0, Math.floor(body.length / 2));
-    this.writeHead(context, planned, declared);
-    this.record(context, 0, sent.toString('utf8'));
-    res.flushHeaders();
-    // Ending the socket, not the response: the client sees the connection close mid-body.
-    if (sent.length === 0) res.socket?.end();
-    else res.write(sent, () => res.socket?.end());
-  }
-
-  private sendReset(context: ExchangeContext, planned: PlannedAnswer): void {
-    const { res } = context;
-    const body = Buffer.from(planned.body, 'utf8');
-    const sent = body.subarray(0, Math.floor(body.length / 2));
-    this.writeHead(context, planned, Math.max(body.length, 16));
-    this.record(context, 0, sent.toString('utf8'));
-    res.flushHeaders();
-    if (sent.length > 0) res.write(sent);
-    const socket = res.socket;
-    this.timers.later(
-      RESET_DELAY_MS,
-      () => {
-        if (!socket || socket.destroyed) return;
-        // A real RST for plain TCP; a TLS socket cannot send one, so it is closed instead.
-        if (socket instanceof TLSSocket) socket.destroy();
-        else socket.resetAndDestroy();
-      },
-      context.timers,
-    );
-  }
-
-  private sendDrip(context: ExchangeContext, planned: PlannedAnswer, ms: number): void {
-    const { res } = context;
-    const body = Buffer.from(planned.body, 'utf8');
-    this.writeHead(context, planned, undefined);
-    res.flushHeaders();
-    let offset = 0;
-    const next = (): void => {
-      if (res.destroyed) return;
-      if (offset >= body.length) {
-        this.record(context, planned.status, planned.body);
-        res.end();
-        return;
-      }
-      res.write(body.subarray(offset, offset + 1));
-      offset += 1;
-      context.sentBody = body.subarray(0, offset).toString('utf8');
-      this.timers.later(ms, next, context.timers);
-    };
-    next();
-  }
-
-  private sendHuge(context: ExchangeContext, bytes: number): void {
-    const { res } = context;
-    const pieces = hugeJsonPieces(bytes);
-    this.writeHead(
-      context,
-      { status: 200, contentType: 'application/json', body: '' },
-      hugeJsonLength(bytes),
-    );
-    // Written as fast as the client reads, never faster, so memory stays flat.
-    const pump = (): void => {
-      for (;;) {
-        if (res.destroyed) return;
-        const piece = pieces.next();
-        if (piece.done) {
-          this.record(context, 200, context.sentBody);
-          res.end();
-          return;
-        }
-        if (context.sentBody.length < RECORDED_HUGE_CHARS) {
-          context.sentBody = (context.sentBody + piece.value).slice(0, RECORDED_HUGE_CHARS);
-        }
-        if (!res.write(piece.value)) {
-          res.once('drain', pump);
-          return;
-        }
-      }
-    };
-    pump();
-  }
-
-  private record(context: ExchangeContext, status: number, responseBody: string): void {
-    if (context.recorded) return;
-    context.recorded = true;
-    const { req, res } = context;
-    const responseHeaders: Record<string, string> = {};
-    for (const [name, value] of Object.entries(res.getHeaders())) {
-      if (value === undefined) continue;
-      responseHeaders[name] = Array.isArray(value) ? value.join(', ') : String(value);
-    }
-    const exchange: RecordedExchange = {
-      method: req.method ?? 'GET',
-      url: req.url ?? '/',
-      path: context.path,
-      headers: req.headers,
-      status,
-      responseHeaders,
-      responseBody,
-      faultInjected: context.faultInjected,
-      time: context.time,
-    };
+  private log(exchange: RecordedExchange): void {
     this.exchanges.push(exchange);
     this.emit('exchange', exchange);
   }
