@@ -29,10 +29,33 @@ export interface RecordedExchange {
 export type ExchangeRecorder = (exchange: RecordedExchange) => void;
 
 /** What the recorder takes from the request itself. */
-export function requestFields(
+function requestFields(
   req: http.IncomingMessage,
 ): Pick<RecordedExchange, 'method' | 'url' | 'headers'> {
   return { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers };
+}
+
+/** The answer to a WebSocket handshake, which goes out on the socket, not as a response. */
+export function handshakeExchange(
+  req: http.IncomingMessage,
+  path: string,
+  status: number,
+  contentType: string | undefined,
+  responseBody: string,
+  faultInjected: boolean,
+): RecordedExchange {
+  const { method, url, headers } = requestFields(req);
+  return {
+    method,
+    url,
+    path,
+    headers,
+    status,
+    responseHeaders: contentType ? { 'content-type': contentType } : {},
+    responseBody,
+    faultInjected,
+    time: Date.now(),
+  };
 }
 
 /** One request being answered: what the recorder needs, and timers to cancel if it goes away. */

@@ -10,14 +10,13 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { Butler, type SimActivity, type SimActivityEvent } from './butler';
 import { htmlAnswer, wantsJson, type PlannedAnswer } from './answers';
-import { ExchangeContext, requestFields, type RecordedExchange } from './exchange';
+import { ExchangeContext, handshakeExchange, type RecordedExchange } from './exchange';
 import { answerWithFault, faultDelayMs, FaultList, type Fault } from './faults';
-import { NOTIFICATIONS_ROUTE } from './notifications';
-import { NOT_FOUND_HTML, PROXY_NOT_FOUND_HTML, UNAUTHORIZED_HTML } from './pages';
-import { answerRoute, requestToken, routeTemplate, type Route } from './router';
+import { NOTIFICATIONS_ROUTE, NotificationHub, type NotificationMode } from './notifications';
+import { PROXY_NOT_FOUND_HTML } from './pages';
+import { answerRoute, requestToken, routeTemplate, splitRequestUrl, type Route } from './router';
 import { butlerRoutes, identityRoute } from './routes';
 import { DEFAULT_TASKS, type SimTask } from './tasks';
 import { Timers } from './timers';
@@ -25,6 +24,7 @@ import { Timers } from './timers';
 export type { SimActivity, SimActivityEvent } from './butler';
 export type { RecordedExchange } from './exchange';
 export type { Fault, FaultKind } from './faults';
+export type { NotificationMode } from './notifications';
 export { SIMULATED_VERSION } from './routes';
 export { DEFAULT_TASKS, type SimTask } from './tasks';
 
@@ -54,8 +54,6 @@ export interface SimulatorOptions {
   notifications?: NotificationMode;
 }
 
-export type NotificationMode = 'websocket' | 'refused';
-
 export interface PlexSimulatorEvents {
   exchange: [RecordedExchange];
   request: [http.IncomingMessage];
@@ -79,22 +77,6 @@ const DEFAULT_PROGRESS_INTERVAL_MS = 1000;
 /** Longer than the keep-alive timeouts of common clients, as on real servers behind proxies. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
-/**
- * The `filters` rule of the notification endpoints (spec): absent means everything but logs,
- * empty means everything, `a,b` only those, `-a` everything but a.
- */
-function wantsEventType(filters: string | null, type: string): boolean {
-  if (filters === null) return type !== 'log';
-  const items = filters
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-  if (items.length === 0) return true;
-  if (items.includes(`-${type}`)) return false;
-  const wanted = items.filter((item) => !item.startsWith('-'));
-  return wanted.length === 0 || wanted.includes(type);
-}
-
 function normalizePrefix(prefix: string | undefined): string {
   if (!prefix) return '';
   const trimmed = prefix.replace(/\/+$/, '');
@@ -110,10 +92,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
   private readonly options: SimulatorOptions;
   private readonly pathPrefix: string;
   private readonly machineIdentifier = randomBytes(16).toString('hex');
-  private notificationMode: NotificationMode;
-  private readonly webSockets = new WebSocketServer({ noServer: true });
-  /** Open notification sockets, each with whether it asked for activity events. */
-  private readonly notificationClients = new Map<WebSocket, boolean>();
+  private readonly notifications: NotificationHub;
   private latencyMs: number;
   private readonly faults = new FaultList();
   private readonly timers = new Timers();
@@ -132,7 +111,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     this.options = options;
     this.token = options.token ?? DEFAULT_TOKEN;
     this.pathPrefix = normalizePrefix(options.pathPrefix);
-    this.notificationMode = options.notifications ?? 'websocket';
+    this.notifications = new NotificationHub(options.notifications ?? 'websocket');
     this.latencyMs = options.latencyMs ?? 0;
     this.butler = new Butler({
       tasks: options.tasks ?? DEFAULT_TASKS,
@@ -147,7 +126,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
       NOTIFICATIONS_ROUTE,
     ];
     const clientSockets = this.clientSockets;
-    const notificationClients = this.notificationClients;
+    const notifications = this.notifications;
     this.stats = {
       requests: 0,
       connections: 0,
@@ -157,7 +136,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
       requestsByRoute: {},
       notificationSockets: 0,
       get openNotificationSockets() {
-        return notificationClients.size;
+        return notifications.openSockets;
       },
     };
   }
@@ -217,9 +196,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
   async stop(): Promise<void> {
     this.timers.cancelAll();
     this.butler.forgetRunning();
-    // Cut, not closed: a server that goes away sends no close frame.
-    for (const client of this.notificationClients.keys()) client.terminate();
-    this.notificationClients.clear();
+    this.notifications.closeAll();
     const server = this.server;
     this.server = undefined;
     if (!server) return;
@@ -261,18 +238,17 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
 
   /** 'refused' answers new notification handshakes 404; open sockets stay open. */
   setNotifications(mode: NotificationMode): void {
-    this.notificationMode = mode;
+    this.notifications.mode = mode;
   }
 
   /** Cuts every notification socket without a close frame, as a network drop does. */
   dropNotificationSockets(): void {
-    for (const client of this.notificationClients.keys()) client.terminate();
+    this.notifications.cutAll();
   }
 
   /** Sends a raw notification (any type) to every open notification socket. */
   broadcastNotification(container: Record<string, unknown>): void {
-    const text = JSON.stringify({ NotificationContainer: container });
-    for (const client of this.notificationClients.keys()) client.send(text);
+    this.notifications.broadcast(container);
   }
 
   runningTasks(): string[] {
@@ -283,86 +259,28 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     return this.butler.activities();
   }
 
-  // ---- activity events ----------------------------------------------------------------
+  // ---- activity events and the notification WebSocket ------------------------------------
 
-  private activityEvent({ event, task, activity }: SimActivityEvent): void {
-    this.emit('activity', { event, task, activity });
-    if (this.notificationClients.size === 0) return;
-    // The shape real servers send on /:/websockets/notifications (shared/plex-api README).
-    const text = JSON.stringify({
-      NotificationContainer: {
-        type: 'activity',
-        size: 1,
-        ActivityNotification: [{ event, uuid: activity.uuid, Activity: activity }],
-      },
-    });
-    for (const [client, wantsActivity] of this.notificationClients) {
-      if (wantsActivity) client.send(text);
-    }
+  private activityEvent(event: SimActivityEvent): void {
+    this.emit('activity', event);
+    this.notifications.sendActivity(event);
   }
-
-  // ---- notification WebSocket ------------------------------------------------------------
 
   private upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
-    socket.on('error', () => undefined);
-    const rawUrl = req.url ?? '/';
-    const queryStart = rawUrl.indexOf('?');
-    const rawPath = queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart);
-    const query = new URLSearchParams(queryStart < 0 ? '' : rawUrl.slice(queryStart + 1));
+    const { rawPath, query } = splitRequestUrl(req.url ?? '/');
     const innerPath = this.stripPrefix(rawPath);
-    const route = routeTemplate(this.routes, innerPath);
-    this.stats.requests += 1;
-    const routeKey = `GET ${route}`;
-    this.stats.requestsByRoute[routeKey] = (this.stats.requestsByRoute[routeKey] ?? 0) + 1;
-    const refuse = (status: number, title: string, body: string, fault = false): void => {
-      this.recordHandshake(req, innerPath ?? rawPath, status, 'text/html', body, fault);
-      socket.end(
-        `HTTP/1.1 ${status} ${title}\r\nContent-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
-    };
-    if (route !== NOTIFICATIONS_ROUTE.template) {
-      refuse(404, 'Not Found', innerPath === undefined ? PROXY_NOT_FOUND_HTML : NOT_FOUND_HTML);
-      return;
-    }
-    if (this.notificationMode === 'refused') {
-      // A proxy that does not pass WebSockets on: a fault of the path, not the server's answer.
-      refuse(404, 'Not Found', PROXY_NOT_FOUND_HTML, true);
-      return;
-    }
-    if (!this.authorized(req, query)) {
-      refuse(401, 'Unauthorized', UNAUTHORIZED_HTML);
-      return;
-    }
-    this.webSockets.handleUpgrade(req, socket, head, (client) => {
-      this.recordHandshake(req, innerPath ?? rawPath, 101, undefined, '', false);
-      this.stats.notificationSockets += 1;
-      this.notificationClients.set(client, wantsEventType(query.get('filters'), 'activity'));
-      client.on('error', () => undefined);
-      client.on('close', () => this.notificationClients.delete(client));
+    this.count('GET', innerPath);
+    const path = innerPath ?? rawPath;
+    this.notifications.upgrade(req, socket, head, {
+      innerPath,
+      query,
+      authorized: this.authorized(req, query),
+      record: (status, contentType, body, fault) =>
+        this.log(handshakeExchange(req, path, status, contentType, body, fault)),
+      accepted: () => {
+        this.stats.notificationSockets += 1;
+      },
     });
-  }
-
-  private recordHandshake(
-    req: http.IncomingMessage,
-    path: string,
-    status: number,
-    contentType: string | undefined,
-    body: string,
-    faultInjected: boolean,
-  ): void {
-    const { method, url, headers } = requestFields(req);
-    const exchange: RecordedExchange = {
-      method,
-      url,
-      path,
-      headers,
-      status,
-      responseHeaders: contentType ? { 'content-type': contentType } : {},
-      responseBody: body,
-      faultInjected,
-      time: Date.now(),
-    };
-    this.log(exchange);
   }
 
   // ---- sockets ------------------------------------------------------------------------------
@@ -379,11 +297,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     req.on('error', () => undefined);
     req.resume();
     const method = req.method ?? 'GET';
-    const rawUrl = req.url ?? '/';
-    // Split by hand: new URL() would read a path starting with '//' as a host name.
-    const queryStart = rawUrl.indexOf('?');
-    const rawPath = queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart);
-    const query = new URLSearchParams(queryStart < 0 ? '' : rawUrl.slice(queryStart + 1));
+    const { rawPath, query } = splitRequestUrl(req.url ?? '/');
     let path: string;
     try {
       path = decodeURIComponent(rawPath);
@@ -394,9 +308,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     const context = new ExchangeContext(req, res, innerPath ?? path, this.timers, (exchange) =>
       this.log(exchange),
     );
-    this.stats.requests += 1;
-    const routeKey = `${method} ${routeTemplate(this.routes, innerPath)}`;
-    this.stats.requestsByRoute[routeKey] = (this.stats.requestsByRoute[routeKey] ?? 0) + 1;
+    this.count(method, innerPath);
     this.emit('request', req);
 
     res.on('close', () => {
@@ -414,6 +326,12 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
       );
     if (delay > 0) context.later(delay, answer);
     else answer();
+  }
+
+  private count(method: string, innerPath: string | undefined): void {
+    this.stats.requests += 1;
+    const routeKey = `${method} ${routeTemplate(this.routes, innerPath)}`;
+    this.stats.requestsByRoute[routeKey] = (this.stats.requestsByRoute[routeKey] ?? 0) + 1;
   }
 
   /** The path inside the server, or undefined when a pathPrefix is set and missing. */

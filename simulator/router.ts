@@ -67,6 +67,15 @@ export function findRoute(
   return undefined;
 }
 
+/** Split by hand: new URL() would read a path starting with '//' as a host name. */
+export function splitRequestUrl(rawUrl: string): { rawPath: string; query: URLSearchParams } {
+  const queryStart = rawUrl.indexOf('?');
+  return {
+    rawPath: queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart),
+    query: new URLSearchParams(queryStart < 0 ? '' : rawUrl.slice(queryStart + 1)),
+  };
+}
+
 /** The template of the route of `path`; NO_ROUTE for none, or for no path inside the server. */
 export function routeTemplate(routes: readonly Route[], path: string | undefined): string {
   return path === undefined ? NO_ROUTE : (findRoute(routes, path)?.route.template ?? NO_ROUTE);
