@@ -3,7 +3,7 @@
  * task shows (in /activities and as 'started', 'updated' and 'ended' events).
  */
 import { randomUUID } from 'node:crypto';
-import { cloneTask, type SimTask } from './tasks';
+import { cloneTask, taskActivity, type SimTask } from './tasks';
 import type { Timers } from './timers';
 
 export interface SimActivity {
@@ -36,13 +36,12 @@ export interface ButlerOptions {
   onActivity: (event: SimActivityEvent) => void;
 }
 
-/** No public source tells the activity type a Butler task produces: a neutral made-up one. */
-const ACTIVITY_TYPE = 'butler.task';
 const ACTIVITY_USER_ID = 1;
 
 interface RunningTask {
   name: string;
   uuid: string;
+  type: string;
   title: string;
   startedAt: number;
   timer: NodeJS.Timeout;
@@ -98,7 +97,7 @@ export class Butler {
     const running: RunningTask = {
       name: task.name,
       uuid: randomUUID(),
-      title: task.title ?? task.name,
+      ...taskActivity(task),
       startedAt: Date.now(),
       timer: this.timers.later(this.taskDurationMs, () => this.stop(task.name, true)),
       progressTimer: undefined,
@@ -143,7 +142,7 @@ export class Butler {
     // Key order of the official /activities example.
     return {
       uuid: task.uuid,
-      type: ACTIVITY_TYPE,
+      type: task.type,
       cancellable: false,
       userID: ACTIVITY_USER_ID,
       title: task.title,

@@ -1,4 +1,7 @@
-/** The Butler tasks the simulator knows: their schedule data as GET /butler lists them. */
+/**
+ * The Butler tasks the simulator knows: their schedule data as GET /butler lists them, and the
+ * activity each shows while it runs.
+ */
 
 export interface SimTask {
   name: string;
@@ -193,6 +196,50 @@ export const DEFAULT_TASKS: SimTask[] = [
     enabled: true,
   },
 ];
+
+/** How a running task shows in /activities and on the notification socket. */
+export interface TaskActivity {
+  type: string;
+  title: string;
+}
+
+/**
+ * Activity types seen from real servers in public client code (python-plexapi,
+ * Plex-Auto-Languages, @ctrl/plex, pseuplex), by the Butler task each most likely belongs to.
+ * Plex documents none of this: the pairing is an inference from that code. A title is known
+ * only for RefreshEpgGuides. Public code ties library.refresh.items and
+ * library.update.item.metadata to RefreshLocalMedia and RefreshPeriodicMetadata without saying
+ * which is which; the simulator gives one to each.
+ */
+const KNOWN_ACTIVITIES: Readonly<Record<string, { type: string; title?: string }>> = {
+  RefreshLibraries: { type: 'library.update.section' },
+  RefreshLocalMedia: { type: 'library.refresh.items' },
+  RefreshPeriodicMetadata: { type: 'library.update.item.metadata' },
+  GenerateMediaIndexFiles: { type: 'media.generate.bif' },
+  GenerateChapterThumbs: { type: 'media.generate.chapter.thumbs' },
+  ButlerTaskGenerateCreditsMarkers: { type: 'media.generate.credits' },
+  ButlerTaskGenerateIntroMarkers: { type: 'media.generate.intros' },
+  ButlerTaskGenerateVoiceActivity: { type: 'media.generate.voice.activity' },
+  RefreshEpgGuides: { type: 'provider.epg.load', title: 'Refreshing EPG' },
+};
+
+/**
+ * For every other task (OptimizeDatabase, BackupDatabase, CleanOldBundles and CleanOldCacheFiles
+ * among them) no public source shows a type. The simulator then sends `simulator.<task name>`:
+ * no real server sends it, and it says whose invention it is.
+ */
+export const INVENTED_ACTIVITY_TYPE_PREFIX = 'simulator.';
+
+/** The known type and title where there is one; else the invented type and the task's title. */
+export function taskActivity(task: SimTask): TaskActivity {
+  const known = Object.hasOwn(KNOWN_ACTIVITIES, task.name)
+    ? KNOWN_ACTIVITIES[task.name]
+    : undefined;
+  return {
+    type: known?.type ?? `${INVENTED_ACTIVITY_TYPE_PREFIX}${task.name}`,
+    title: known?.title ?? task.title ?? task.name,
+  };
+}
 
 /** A copy, so that changes of the simulator's list never reach the caller's objects. */
 export function cloneTask(task: SimTask): SimTask {
