@@ -28,6 +28,31 @@ export interface RecordedExchange {
 
 export type ExchangeRecorder = (exchange: RecordedExchange) => void;
 
+/**
+ * How many exchanges a simulator keeps by default: enough to look back on, bounded so that a
+ * long `npm start` or `npm run simulator` does not grow without end.
+ */
+export const DEFAULT_MAX_EXCHANGES = 10_000;
+
+/** The maxExchanges option, checked: a whole number of 0 or more, or Infinity (keep all). */
+export function exchangeLimit(value: number | undefined): number {
+  if (value === undefined) return DEFAULT_MAX_EXCHANGES;
+  if (value === Infinity || (Number.isInteger(value) && value >= 0)) return value;
+  throw new RangeError(
+    `maxExchanges must be a whole number of 0 or more, or Infinity; got ${String(value)}`,
+  );
+}
+
+/** Appends, then drops the oldest entries beyond `max`. */
+export function appendBounded(
+  log: RecordedExchange[],
+  exchange: RecordedExchange,
+  max: number,
+): void {
+  log.push(exchange);
+  if (log.length > max) log.splice(0, log.length - max);
+}
+
 /** What the recorder takes from the request itself. */
 function requestFields(
   req: http.IncomingMessage,

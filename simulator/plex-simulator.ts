@@ -12,7 +12,13 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { Butler, type SimActivity, type SimActivityEvent } from './butler';
 import { htmlAnswer, wantsJson, type PlannedAnswer } from './answers';
-import { ExchangeContext, handshakeExchange, type RecordedExchange } from './exchange';
+import {
+  appendBounded,
+  ExchangeContext,
+  exchangeLimit,
+  handshakeExchange,
+  type RecordedExchange,
+} from './exchange';
 import { answerWithFault, faultDelayMs, FaultList, type Fault } from './faults';
 import { NOTIFICATIONS_ROUTE, NotificationHub, type NotificationMode } from './notifications';
 import { PROXY_NOT_FOUND_HTML } from './pages';
@@ -45,6 +51,11 @@ export interface SimulatorOptions {
    * 404, as by a reverse proxy that does not pass WebSockets on.
    */
   notifications?: NotificationMode;
+  /**
+   * How many exchanges `exchanges` keeps, the oldest dropped first; default 10 000, Infinity
+   * for all. The 'exchange' event reports every one either way.
+   */
+  maxExchanges?: number;
 }
 
 export interface PlexSimulatorEvents {
@@ -79,7 +90,9 @@ function normalizePrefix(prefix: string | undefined): string {
 
 export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
   readonly token: string;
+  /** The latest exchanges, oldest first: at most maxExchanges. */
   exchanges: RecordedExchange[] = [];
+  readonly maxExchanges: number;
   readonly stats: SimulatorStats;
 
   private readonly options: SimulatorOptions;
@@ -103,6 +116,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     super();
     this.options = options;
     this.token = options.token ?? DEFAULT_TOKEN;
+    this.maxExchanges = exchangeLimit(options.maxExchanges);
     this.pathPrefix = normalizePrefix(options.pathPrefix);
     this.notifications = new NotificationHub(options.notifications ?? 'websocket');
     this.latencyMs = options.latencyMs ?? 0;
@@ -353,7 +367,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
   }
 
   private log(exchange: RecordedExchange): void {
-    this.exchanges.push(exchange);
+    appendBounded(this.exchanges, exchange, this.maxExchanges);
     this.emit('exchange', exchange);
   }
 }

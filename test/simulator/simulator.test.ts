@@ -562,6 +562,42 @@ describe('PlexSimulator', function () {
       assert.equal(sim.stats.connections, 0);
       assert.deepEqual(sim.stats.requestsByRoute, {});
     });
+
+    it('keeps only the latest maxExchanges exchanges, and still emits every one', async () => {
+      await sim.stop();
+      await startSim({ maxExchanges: 3 });
+      const emitted: string[] = [];
+      sim.on('exchange', (exchange) => emitted.push(exchange.url));
+      const urls = [1, 2, 3, 4, 5].map((n) => `/identity?n=${n}`);
+      for (const url of urls) await get(url);
+      assert.deepEqual(emitted, urls);
+      assert.deepEqual(
+        sim.exchanges.map((exchange) => exchange.url),
+        urls.slice(2),
+      );
+    });
+
+    it('keeps 10 000 by default, none with 0, and refuses a limit that is no count', async () => {
+      assert.equal(new PlexSimulator().maxExchanges, 10_000);
+      assert.equal(new PlexSimulator({ maxExchanges: Infinity }).maxExchanges, Infinity);
+      await sim.stop();
+      await startSim({ maxExchanges: 0 });
+      let emitted = 0;
+      sim.on('exchange', () => emitted++);
+      await get('/identity');
+      await get('/butler');
+      assert.equal(emitted, 2);
+      assert.deepEqual(sim.exchanges, []);
+      for (const bad of [-1, 1.5, Number.NaN]) {
+        assert.throws(
+          () => new PlexSimulator({ maxExchanges: bad }),
+          (error: unknown) =>
+            error instanceof RangeError &&
+            error.message ===
+              `maxExchanges must be a whole number of 0 or more, or Infinity; got ${bad}`,
+        );
+      }
+    });
   });
 
   describe('connections', () => {
