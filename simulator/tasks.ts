@@ -228,7 +228,7 @@ const KNOWN_ACTIVITIES: Readonly<Record<string, { type: string; title?: string }
  * among them) no public source shows a type. The simulator then sends `simulator.<task name>`:
  * no real server sends it, and it says whose invention it is.
  */
-export const INVENTED_ACTIVITY_TYPE_PREFIX = 'simulator.';
+const INVENTED_ACTIVITY_TYPE_PREFIX = 'simulator.';
 
 /** The known type and title where there is one; else the invented type and the task's title. */
 export function taskActivity(task: SimTask): TaskActivity {
