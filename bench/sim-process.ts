@@ -2,8 +2,8 @@
  * The Plex simulator in a process of its own, for the benchmarks: its CPU must not be counted as
  * ours. Started by bench/sim-control.ts with an IPC channel, which the simulator CLI does not
  * have: the benchmark needs the simulator's own counters (requests, TCP connections) and to
- * change its latency between phases. The exchange log is emptied as it fills, since a benchmark
- * sends millions of requests and the log would otherwise hold every one.
+ * change its latency between phases. It keeps no exchange log (maxExchanges 0): a benchmark sends
+ * millions of requests.
  */
 import { PlexSimulator } from '../simulator';
 
@@ -34,9 +34,7 @@ async function main(): Promise<void> {
     token: argument('token', 'bench-token'),
     latencyMs: Number(argument('latency', '0')),
     taskDurationMs: Number(argument('task-duration', '3600000')),
-  });
-  sim.on('exchange', () => {
-    sim.exchanges.length = 0;
+    maxExchanges: 0,
   });
   const url = await sim.start();
   const send = (message: unknown): void => {

@@ -286,18 +286,19 @@ describe('CompletionTracker', function () {
   });
 
   it('adopts the running activity when the task was already running (202)', async function () {
-    await client.startTask('OptimizeDatabase');
+    await client.startTask('RefreshEpgGuides');
     await waitUntil(() => watcher.running().length === 1);
     const tracker = new CompletionTracker(watcher, {
       timeoutMs: 5000,
       quietMs: 50,
-      match: { typePrefix: 'butler.' },
+      match: { typePrefix: 'provider.epg.' },
     });
-    const result = await client.startTask('OptimizeDatabase');
+    const result = await client.startTask('RefreshEpgGuides');
     assert.equal(result.status, 'already-running');
     const report = await tracker.wait(true);
     assert.equal(report.activities.length, 1);
-    assert.equal(report.activities[0].title, 'Optimize Database');
+    assert.equal(report.activities[0].type, 'provider.epg.load');
+    assert.equal(report.activities[0].title, 'Refreshing EPG');
   });
 
   it('waits for work that runs in steps, within the quiet time', async function () {

@@ -162,10 +162,15 @@ describe('watch activity and wait for completion (Node-RED)', function () {
     onInput('finished', (msg: EventMessage) => byType.push(msg));
     await plexRequest(sim, 'POST', '/butler/OptimizeDatabase');
     await plexRequest(sim, 'POST', '/butler/BackupDatabase');
+    await plexRequest(sim, 'POST', '/butler/RefreshLibraries');
     await waitUntil(() => byTitle.some((msg) => msg.payload.event === 'ended'));
+    await waitUntil(() => byType.some((msg) => msg.payload.event === 'ended'));
     assert.deepEqual([...new Set(byTitle.map((msg) => msg.payload.title))], ['Backup Database']);
-    // The simulator's activities are of type butler.task: no match for library. or other.
-    assert.deepEqual(byType, []);
+    // Only RefreshLibraries has a library. type; the database tasks' types are simulator.…
+    assert.deepEqual(
+      [...new Set(byType.map((msg) => `${msg.topic} ${msg.payload.title}`))],
+      ['library.update.section Update All Libraries'],
+    );
   });
 
   it('drops updated events, or limits them to one per activity per interval (the latest)', async function () {

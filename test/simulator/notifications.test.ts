@@ -101,6 +101,19 @@ describe('simulator: notification WebSocket', function () {
       'uuid',
     ]);
     assert.equal(events[0].Activity.title, 'Optimize Database');
+    assert.equal(events[0].Activity.type, 'simulator.OptimizeDatabase');
+  });
+
+  it('sends the type and title seen from real servers for a task that has them', async function () {
+    const { socket, messages } = await connect(sim, { token: TOKEN });
+    assert.ok(socket);
+    open.push(socket);
+    await plexRequest(sim, 'POST', '/butler/RefreshEpgGuides');
+    await waitUntil(() => messages.length > 0);
+    const [first] = messages[0].NotificationContainer.ActivityNotification;
+    assert.equal(first.event, 'started');
+    assert.equal(first.Activity.type, 'provider.epg.load');
+    assert.equal(first.Activity.title, 'Refreshing EPG');
   });
 
   it('ends an activity at its current progress when the task is stopped', async function () {

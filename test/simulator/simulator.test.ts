@@ -349,7 +349,8 @@ describe('PlexSimulator', function () {
       const first = await activitiesJson();
       assert.equal(first.size, 1);
       const [activity] = first.Activity ?? [];
-      assert.equal(activity.type, 'butler.task');
+      // No public source shows the type of OptimizeDatabase: the simulator's own, saying so.
+      assert.equal(activity.type, 'simulator.OptimizeDatabase');
       assert.equal(activity.title, 'Optimize Database');
       assert.equal(activity.cancellable, false);
       assert.equal(activity.userID, 1);
@@ -362,12 +363,51 @@ describe('PlexSimulator', function () {
       assert.equal(asXml.headers['content-type'], 'application/xml');
       assert.match(
         asXml.body,
-        /<MediaContainer size="1">\n<Activity uuid="[0-9a-f-]{36}" type="butler.task" cancellable="0" userID="1" title="Optimize Database" subtitle="" progress="\d+"\/>\n<\/MediaContainer>/,
+        /<MediaContainer size="1">\n<Activity uuid="[0-9a-f-]{36}" type="simulator.OptimizeDatabase" cancellable="0" userID="1" title="Optimize Database" subtitle="" progress="\d+"\/>\n<\/MediaContainer>/,
       );
       await delay(TASK_MS);
       // Plex leaves empty lists out of JSON.
       assert.deepEqual(await activitiesJson(), { size: 0 });
       assert.deepEqual(sim.activities(), []);
+    });
+
+    it('gives a task the activity type seen from real servers, else one named simulator.<task>', async () => {
+      // Types seen in public client code, with the task each most likely belongs to (inferred).
+      const seen: Record<string, string> = {
+        ButlerTaskGenerateCreditsMarkers: 'media.generate.credits',
+        ButlerTaskGenerateIntroMarkers: 'media.generate.intros',
+        ButlerTaskGenerateVoiceActivity: 'media.generate.voice.activity',
+        GenerateChapterThumbs: 'media.generate.chapter.thumbs',
+        GenerateMediaIndexFiles: 'media.generate.bif',
+        RefreshEpgGuides: 'provider.epg.load',
+        RefreshLibraries: 'library.update.section',
+        RefreshLocalMedia: 'library.refresh.items',
+        RefreshPeriodicMetadata: 'library.update.item.metadata',
+      };
+      const started: Array<[string, string, string]> = [];
+      sim.on('activity', ({ event, task, activity }) => {
+        if (event === 'started') started.push([task, activity.type, activity.title]);
+      });
+      for (const name of SPEC_TASK_NAMES) assert.equal((await post(`/butler/${name}`)).status, 200);
+      const titles = new Map(DEFAULT_TASKS.map((task) => [task.name, task.title]));
+      assert.deepEqual(
+        started,
+        SPEC_TASK_NAMES.map((name) => [
+          name,
+          seen[name] ?? `simulator.${name}`,
+          // The one title public code shows; the others are the task's own title.
+          name === 'RefreshEpgGuides' ? 'Refreshing EPG' : titles.get(name),
+        ]),
+      );
+      const invented = started.filter(([, type]) => type.startsWith('simulator.'));
+      assert.deepEqual(
+        ['OptimizeDatabase', 'BackupDatabase', 'CleanOldBundles', 'CleanOldCacheFiles'].filter(
+          (name) => !invented.some(([task]) => task === name),
+        ),
+        [],
+        'no public source shows a type for these',
+      );
+      assert.equal(invented.length, SPEC_TASK_NAMES.length - Object.keys(seen).length);
     });
 
     it('answers the official 404 page for a task not in the current list (case-sensitive)', async () => {
@@ -388,7 +428,9 @@ describe('PlexSimulator', function () {
       assert.deepEqual(sim.runningTasks(), []);
       assert.equal((await post('/butler/OptimizeDatabase')).status, 404);
       assert.equal((await post('/butler/ProcessAssets')).status, 200);
-      assert.equal((await activitiesJson()).Activity?.[0].title, 'ProcessAssets', 'name as title');
+      const [activity] = (await activitiesJson()).Activity ?? [];
+      assert.equal(activity?.title, 'ProcessAssets', 'name as title');
+      assert.equal(activity?.type, 'simulator.ProcessAssets');
     });
 
     it('stops a running task (200) and answers 404 when it is not running or unknown', async () => {
@@ -519,6 +561,42 @@ describe('PlexSimulator', function () {
       assert.equal(sim.stats.requests, 0);
       assert.equal(sim.stats.connections, 0);
       assert.deepEqual(sim.stats.requestsByRoute, {});
+    });
+
+    it('keeps only the latest maxExchanges exchanges, and still emits every one', async () => {
+      await sim.stop();
+      await startSim({ maxExchanges: 3 });
+      const emitted: string[] = [];
+      sim.on('exchange', (exchange) => emitted.push(exchange.url));
+      const urls = [1, 2, 3, 4, 5].map((n) => `/identity?n=${n}`);
+      for (const url of urls) await get(url);
+      assert.deepEqual(emitted, urls);
+      assert.deepEqual(
+        sim.exchanges.map((exchange) => exchange.url),
+        urls.slice(2),
+      );
+    });
+
+    it('keeps 10 000 by default, none with 0, and refuses a limit that is no count', async () => {
+      assert.equal(new PlexSimulator().maxExchanges, 10_000);
+      assert.equal(new PlexSimulator({ maxExchanges: Infinity }).maxExchanges, Infinity);
+      await sim.stop();
+      await startSim({ maxExchanges: 0 });
+      let emitted = 0;
+      sim.on('exchange', () => emitted++);
+      await get('/identity');
+      await get('/butler');
+      assert.equal(emitted, 2);
+      assert.deepEqual(sim.exchanges, []);
+      for (const bad of [-1, 1.5, Number.NaN]) {
+        assert.throws(
+          () => new PlexSimulator({ maxExchanges: bad }),
+          (error: unknown) =>
+            error instanceof RangeError &&
+            error.message ===
+              `maxExchanges must be a whole number of 0 or more, or Infinity; got ${bad}`,
+        );
+      }
     });
   });
 
