@@ -1,5 +1,6 @@
 // Compiles lib/ and nodes/ into dist/, then puts each node's editor .html, the locales and the
-// icons next to the compiled .js, which is where Node-RED looks for them.
+// icons next to the compiled .js, which is where Node-RED looks for them. The editor scripts the
+// .html files load stay in resources/: Node-RED serves that folder from the package root.
 import { execFileSync } from 'node:child_process';
 import {
   cpSync,
@@ -32,8 +33,7 @@ for (const file of readdirSync(join(root, 'nodes'))) {
 }
 // Start and stop share one editor template; each gets its own file with its literal type.
 const taskActionTemplate = readFileSync(join(root, 'nodes/task-action.html.template'), 'utf8');
-const START_ONLY_HTML = /[ \t]*<!--START-ONLY-->\n([\s\S]*?)[ \t]*<!--\/START-ONLY-->\n/g;
-const START_ONLY_JS = /[ \t]*\/\*START-ONLY\*\/\n([\s\S]*?)[ \t]*\/\*\/START-ONLY\*\/\n/g;
+const START_ONLY = /[ \t]*<!--START-ONLY-->\n([\s\S]*?)[ \t]*<!--\/START-ONLY-->\n/g;
 for (const [type, align, keepStartOnly] of [
   ['plex-butler-start', 'left', true],
   ['plex-butler-stop', 'right', false],
@@ -41,8 +41,7 @@ for (const [type, align, keepStartOnly] of [
   const startOnly = keepStartOnly ? '$1' : '';
   const html = taskActionTemplate
     .replace(/<!--[\s\S]*?-->\n/, '')
-    .replace(START_ONLY_HTML, startOnly)
-    .replace(START_ONLY_JS, startOnly)
+    .replace(START_ONLY, startOnly)
     .replaceAll('__NODE_TYPE__', type)
     .replaceAll('__ALIGN__', align);
   writeFileSync(join(nodesOut, `${type}.html`), html);

@@ -18,6 +18,7 @@ import {
   type PlexSimulator,
   type SimTask,
 } from '../../simulator';
+import { STATIC_TASK_NAMES } from '../../lib';
 import { startSimulator } from '../support/simulator';
 import {
   canvasNode,
@@ -332,6 +333,49 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     const color = await result.evaluate((element) => getComputedStyle(element).color);
     assert.ok(isReddish(color), `error text colour ${color}`);
     await screenshot(page, 'editor-4-config-wrong-token');
+  });
+
+  it('marks a server URL without http:// as an error, says why, and takes it once corrected', async function () {
+    page = await openEditor(started().browser, started().nodeRed.url);
+    const tasks = await dragFromPalette(page, 'plex-butler-tasks', 400, 500);
+    await openNodeDialog(page, tasks);
+    await page.locator('#node-input-btn-server-add').click();
+    await page.locator('#node-config-input-url').waitFor();
+    await waitForTray(page);
+
+    const url = page.locator('#node-config-input-url');
+    await url.pressSequentially('192.168.1.10:32400');
+    await page.locator('#node-config-input-url.input-error').waitFor();
+    // The editor shows the validator's message when the pointer rests on the field.
+    await url.hover();
+    const tooltip = page.locator('.red-ui-popover', { hasText: 'http://' });
+    assert.equal(
+      await visibleText(tooltip),
+      'Enter an http:// or https:// URL, e.g. http://192.168.1.10:32400',
+    );
+
+    await url.press('Home');
+    await url.pressSequentially('http://');
+    await page.locator('#node-config-input-url:not(.input-error)').waitFor();
+    assert.equal(await url.inputValue(), 'http://192.168.1.10:32400');
+  });
+
+  it("offers the spec's task names in the stop dialog while no server is chosen", async function () {
+    page = await openEditor(started().browser, started().nodeRed.url);
+    const stop = await dragFromPalette(page, 'plex-butler-stop', 400, 300);
+    await openNodeDialog(page, stop);
+    assert.match(await visibleText(page.locator('.red-ui-tray-breadcrumbs')), /stop task/);
+    const server = page.locator('#node-input-server');
+    // An earlier test may have deployed a server, which the dialog then picks by itself.
+    if ((await server.inputValue()) !== '_ADD_') await server.selectOption('_ADD_');
+    await page
+      .locator('#node-input-task-note', { hasText: '(offline list: no server chosen)' })
+      .waitFor();
+    const options = await page.locator('#node-input-task-select option').allInnerTexts();
+    assert.equal(options[0], 'choose a task…');
+    assert.deepEqual(options.slice(1).sort(), [...STATIC_TASK_NAMES].sort());
+    // Waiting for completion is start's alone.
+    assert.equal(await page.locator('#node-input-wait').count(), 0);
   });
 
   it('speaks German to a German browser', async function () {

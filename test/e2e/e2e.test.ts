@@ -34,6 +34,10 @@ const OUR_TYPES = [
   'plex-butler-watch',
 ];
 const MODULE_PATH = PACKAGE_NAME;
+/** The editor's scripts, which the nodes' .html files load from the package's resources/. */
+const EDITOR_SCRIPTS = readdirSync(join(REPO_ROOT, 'resources')).filter((file) =>
+  file.endsWith('.js'),
+);
 
 interface NodeSet {
   id: string;
@@ -173,6 +177,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
         'dist/nodes/locales/en-US/plex-butler-start.json',
         'examples/04 - nightly maintenance.json',
         'examples/05 - optimise, back up, notify.json',
+        ...EDITOR_SCRIPTS.map((file) => `resources/${file}`),
         ...OUR_TYPES.flatMap((type) => [`dist/nodes/${type}.js`, `dist/nodes/${type}.html`]),
       ]) {
         assert.ok(packedFiles.includes(file), `${file} is not in the tarball`);
@@ -218,6 +223,30 @@ describe('end to end: the packed package in a real Node-RED', function () {
       const editor = await html.text();
       for (const type of OUR_TYPES) {
         assert.match(editor, new RegExp(`RED\\.nodes\\.registerType\\(\\s*'${type}'`));
+      }
+      // The editor loads these relative to its own URL before it runs registerType; one that
+      // does not load stops the whole editor, so each one named must be served, as packed.
+      const ourSets = editor
+        .split(/(?=<!-- --- \[red-module:)/)
+        .filter((set) => set.startsWith(`<!-- --- [red-module:${PACKAGE_NAME}/`));
+      assert.equal(ourSets.length, OUR_TYPES.length);
+      const named = ourSets.flatMap((set) =>
+        [...set.matchAll(/<script src="([^"]+)"><\/script>/g)].map((match) => match[1]),
+      );
+      const ours = `resources/${MODULE_PATH}/`;
+      assert.deepEqual(
+        [...new Set(named)].sort(),
+        EDITOR_SCRIPTS.map((file) => ours + file).sort(),
+      );
+      for (const file of EDITOR_SCRIPTS) {
+        const script = await fetch(`${nodeRed.url}/${ours}${file}`);
+        assert.equal(script.status, 200, `${ours}${file}`);
+        assert.match(script.headers.get('content-type') ?? '', /javascript/);
+        assert.equal(
+          await script.text(),
+          readFileSync(join(REPO_ROOT, 'resources', file), 'utf8'),
+          `${file} as served`,
+        );
       }
 
       const icon = await fetch(`${nodeRed.url}/icons/${MODULE_PATH}/plex-butler.svg`);

@@ -1,0 +1,66 @@
+/* Editor of the plex-butler-watch node. See common.js for how it is loaded. */
+(function () {
+  'use strict';
+
+  var TYPE = 'plex-butler-watch';
+  var editor = (window.PlexButlerEditor = window.PlexButlerEditor || {});
+
+  function validateRate(v, opt) {
+    var n = Number(v);
+    if (v === '' || v === undefined || (Number.isFinite(n) && n > 0 && n <= 86400)) {
+      return true;
+    }
+    return editor.common.refused(TYPE, 'rate', opt);
+  }
+
+  editor.watch = {
+    defaults: function () {
+      return {
+        name: { value: '' },
+        server: { value: '', type: 'plex-butler-server', required: true },
+        typePrefix: { value: '' },
+        titleContains: { value: '' },
+        updates: { value: 'all' },
+        rate: { value: 5, validate: validateRate },
+      };
+    },
+
+    paletteLabel: function () {
+      return this._(TYPE + '.paletteLabel');
+    },
+
+    label: function () {
+      if (this.name) {
+        return this.name;
+      }
+      var filter = [this.typePrefix, this.titleContains]
+        .filter(function (part) {
+          return part;
+        })
+        .join(' · ');
+      return filter
+        ? this._(TYPE + '.nodeLabel', { filter: filter })
+        : this._(TYPE + '.paletteLabel');
+    },
+
+    outputLabels: function () {
+      return this._(TYPE + '.outputLabel');
+    },
+
+    oneditprepare: function () {
+      var updates = $('#node-input-updates');
+      var rateRow = $('.node-input-rate-row');
+      if (!updates.val()) {
+        updates.val('all');
+      }
+      if ($('#node-input-rate').val() === '') {
+        $('#node-input-rate').val(5);
+      }
+      var toggle = function () {
+        rateRow.toggle(updates.val() === 'limit');
+      };
+      updates.on('change', toggle);
+      toggle();
+    },
+  };
+})();
