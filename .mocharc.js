@@ -4,6 +4,7 @@ module.exports = require('./test/support/mocha-config')(
   [
     'test/lib/**/*.test.ts',
     'test/simulator/**/*.test.ts',
+    'test/oracle/**/*.test.ts',
     'test/nodes/**/*.test.ts',
     'test/contract/**/*.test.ts',
     'test/reliability/**/*.test.ts',
