@@ -55,7 +55,7 @@ export function locateSpecs(env: NodeJS.ProcessEnv = process.env): SpecLocation 
     found: false,
     reason:
       `no spec files in ${path.relative(REPO_ROOT, SIBLING_DIR)} and ${SPEC_DIR_VARIABLE} is not set ` +
-      `(it names a folder with ${SPEC_FILES.community} and ${SPEC_FILES.official})`,
+      `(set it to a folder with ${SPEC_FILES.community} and ${SPEC_FILES.official})`,
     required,
   };
 }
