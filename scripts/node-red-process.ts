@@ -3,7 +3,15 @@
  * the way a user gets it: shared by `npm start` and the end-to-end tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -131,25 +139,36 @@ function run(command: string, args: string[], cwd: string): Promise<string> {
 }
 
 /**
- * `npm pack` of this repository into `destination`, as it would be published; dist/ must be
- * built already (scripts are skipped so that packing never rebuilds under a running test).
+ * `npm pack` as publishing does it, of a clean copy of this repository: the files git tracks or
+ * would track (uncommitted changes included; ignored ones such as dist/ left out), with this
+ * repository's node_modules linked in for the build that `prepack` runs. A stale or missing
+ * dist/ here cannot hide a packaging problem. The copy goes to `destination`/tree.
  */
-export async function packPackage(
+export async function packCleanTree(
   destination: string,
 ): Promise<{ tarball: string; files: string[] }> {
-  const stdout = await run(
-    'npm',
-    ['pack', '--json', '--ignore-scripts', '--pack-destination', resolve(destination)],
+  const out = resolve(destination);
+  const tree = join(out, 'tree');
+  const listed = await run(
+    'git',
+    ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
     REPO_ROOT,
   );
-  const [packed] = JSON.parse(stdout) as Array<{
+  for (const file of listed.split('\0').filter((name) => name !== '')) {
+    const source = join(REPO_ROOT, file);
+    // Deleted in the working tree but still in the index: not part of the tree being packed.
+    if (!existsSync(source)) continue;
+    mkdirSync(dirname(join(tree, file)), { recursive: true });
+    cpSync(source, join(tree, file));
+  }
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(tree, 'node_modules'), 'dir');
+  const stdout = await run('npm', ['pack', '--json', '--pack-destination', out], tree);
+  // The build's own lines come first on stdout; npm's JSON report starts on a line of its own.
+  const [packed] = JSON.parse(stdout.slice(stdout.search(/^\[/m))) as Array<{
     filename: string;
     files: Array<{ path: string }>;
   }>;
-  return {
-    tarball: join(resolve(destination), packed.filename),
-    files: packed.files.map((file) => file.path),
-  };
+  return { tarball: join(out, packed.filename), files: packed.files.map((file) => file.path) };
 }
 
 async function installPackage(

@@ -10,15 +10,11 @@ import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
 import type { RecordedExchange } from '../../simulator';
+import { locateSpecs, SPEC_FILES, type SpecName } from './spec-location';
 
+export type { SpecName };
 /** Which spec a problem comes from; used as the prefix of every problem. */
-export type SpecName = 'community' | 'official';
 export const SPEC_NAMES: readonly SpecName[] = ['community', 'official'];
-
-const SPEC_FILES: Record<SpecName, string> = {
-  community: 'plex-api-spec.yaml',
-  official: 'plex-media-server-openapi.json',
-};
 
 /**
  * Live servers list task names that are in no spec (README: `ProcessAssets`), so a butler task
@@ -115,19 +111,10 @@ function unescapePointerToken(token: string): string {
   return token.replace(/~1/g, '/').replace(/~0/g, '~');
 }
 
-/** Where the spec files are: PLEX_OPENAPI_DIR, a copy beside this file, or ../shared/plex-api. */
 function specDirectory(): string {
-  const candidates = [
-    process.env.PLEX_OPENAPI_DIR,
-    path.join(__dirname, 'specs'),
-    // The project's checkout sits beside shared/, which holds the specs.
-    path.join(__dirname, '../../../shared/plex-api'),
-  ].filter((dir): dir is string => typeof dir === 'string' && dir.length > 0);
-  const found = candidates.find((dir) => fs.existsSync(path.join(dir, SPEC_FILES.official)));
-  if (!found) {
-    throw new Error(`OpenAPI specs not found; looked in ${candidates.join(', ')}`);
-  }
-  return found;
+  const location = locateSpecs();
+  if (!location.found) throw new Error(`OpenAPI specs not found: ${location.reason}`);
+  return location.dir;
 }
 
 function compileRoute(template: string): Route {

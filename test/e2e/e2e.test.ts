@@ -1,7 +1,8 @@
 /**
- * The package as a user gets it: `npm pack`, installed into a fresh Node-RED user directory the
- * way the palette manager does, flows deployed through the admin API, driven over HTTP, against
- * the Plex simulator. Needs `npm run build` first (npm test does it).
+ * The package as a user gets it: `npm pack` of a clean copy of the tree (its `prepack` builds),
+ * installed into a fresh Node-RED user directory the way the palette manager does, flows
+ * deployed through the admin API, driven over HTTP, against the Plex simulator. Part (d) links
+ * this checkout instead, so it needs `npm run build` first (npm test does it).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ import {
   REPO_ROOT,
   adminToken,
   deployFlow,
-  packPackage,
+  packCleanTree,
   startNodeRed,
   type NodeRedProcess,
 } from '../../scripts/node-red-process';
@@ -38,6 +39,13 @@ const MODULE_PATH = PACKAGE_NAME;
 const EDITOR_SCRIPTS = readdirSync(join(REPO_ROOT, 'resources')).filter((file) =>
   file.endsWith('.js'),
 );
+
+interface PackageManifest {
+  main: string;
+  types: string;
+  dependencies: Record<string, string>;
+  'node-red': { nodes: Record<string, string> };
+}
 
 interface NodeSet {
   id: string;
@@ -139,20 +147,25 @@ async function timed(work: () => Promise<void>): Promise<number> {
 describe('end to end: the packed package in a real Node-RED', function () {
   let tmp: string;
   let packedFiles: string[];
+  let packedManifest: PackageManifest;
   let nodeRed: NodeRedProcess;
   let securedNodeRed: NodeRedProcess | undefined;
   let sim: PlexSimulator;
 
   before(async function () {
-    // npm install of the tarball (ws from the registry or npm's cache) is the slow part.
-    this.timeout(120_000);
+    // The build in the clean copy and npm install of the tarball (ws from the registry or npm's
+    // cache) are the slow parts.
+    this.timeout(180_000);
     assert.ok(
       existsSync(join(REPO_ROOT, 'dist/nodes/plex-butler-start.js')),
-      'dist/ is missing: run npm run build first',
+      'dist/ is missing: run npm run build first (part d links this checkout)',
     );
     tmp = mkdtempSync(join(tmpdir(), 'plex-butler-e2e-'));
-    const packed = await packPackage(tmp);
+    const packed = await packCleanTree(tmp);
     packedFiles = packed.files;
+    packedManifest = JSON.parse(
+      readFileSync(join(tmp, 'tree/package.json'), 'utf8'),
+    ) as PackageManifest;
     sim = await startSimulator({ token: TOKEN, taskDurationMs: 30_000 });
     nodeRed = await startNodeRed({
       userDir: join(tmp, 'user'),
@@ -183,9 +196,23 @@ describe('end to end: the packed package in a real Node-RED', function () {
         assert.ok(packedFiles.includes(file), `${file} is not in the tarball`);
       }
       const sources = packedFiles.filter((file) =>
-        /^(test|scripts|simulator|nodes|lib|\.node-red-dev)\/|\.tgz$/.test(file),
+        /^(test|scripts|simulator|nodes|lib|node_modules|\.node-red-dev)\/|\.tgz$/.test(file),
       );
       assert.deepEqual(sources, []);
+    });
+
+    it('holds every file package.json names, and only ws as a dependency', function () {
+      const named = [
+        packedManifest.main,
+        packedManifest.types,
+        ...Object.values(packedManifest['node-red'].nodes),
+      ];
+      assert.equal(named.length, 2 + OUR_TYPES.length);
+      for (const file of named) {
+        assert.ok(packedFiles.includes(file), `${file}, named in package.json, is not packed`);
+      }
+      // Test tools such as the plexjs oracle stay devDependencies, out of a user's install.
+      assert.deepEqual(Object.keys(packedManifest.dependencies), ['ws']);
     });
 
     it('installs into the user directory and loads our five node types without errors', async function () {
