@@ -36,6 +36,18 @@
     return editor.common.refused(TYPE, 'retries', opt);
   }
 
+  /** The same range as the runtime's check (lib/settings.ts LIMITS.timeoutMs). */
+  function validateTimeout(v, opt) {
+    if (typeof v === 'string' && /^\$\{[^}]+\}$/.test(v)) {
+      return true;
+    }
+    var n = Number(v);
+    if (v === '' || v === undefined || (Number.isFinite(n) && n >= 100 && n <= 600000)) {
+      return true;
+    }
+    return editor.common.refused(TYPE, 'timeout', opt);
+  }
+
   function validatePollInterval(v, opt) {
     var n = Number(v);
     if (v === '' || v === undefined || (Number.isFinite(n) && n >= 0.1 && n <= 3600)) {
@@ -190,7 +202,7 @@
         clientId: { value: '' },
         verifyTls: { value: true },
         ca: { value: '' },
-        timeout: { value: 10000, validate: RED.validators.number() },
+        timeout: { value: 10000, validate: validateTimeout },
         retries: { value: 2, validate: validateRetries },
         pollInterval: { value: 5, validate: validatePollInterval },
       };

@@ -115,7 +115,7 @@ describe('Node-RED nodes', function () {
       await send({});
       assert.equal(((await received).payload as ActionPayload).status, 'already-running');
       assert.equal(lastStatus('node')?.fill, 'yellow');
-      assert.match(lastStatus('node')?.text ?? '', /already-running/);
+      assert.match(lastStatus('node')?.text ?? '', /^already running \d\d:\d\d$/);
     });
 
     it('shows blue "requesting" while the request is under way', async () => {
