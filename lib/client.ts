@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { ButlerError } from './errors';
 import { outcomeUnknown, statusFailure, transportFailure } from './failures';
+import { message, type MessageRef } from './messages';
 import { looksLikeHtmlPage, parseActivities, parseIdentity, parseTaskList } from './parse';
 import { backoffDelay, parseRetryAfter, type RetryPolicy } from './retry';
 import { resolveSettings, type ButlerClientOptions } from './settings';
@@ -87,14 +88,14 @@ export class ButlerClient {
   /** Aborts every request in flight and frees the sockets. The client cannot be used after. */
   close(): void {
     if (this.closed) return;
-    this.lifetime.abort(new ButlerError('aborted', 'the Plex client was closed'));
+    this.lifetime.abort(new ButlerError('aborted', message('errors.clientClosed')));
     this.transport.destroyAll(this.lifetime.signal.reason as ButlerError);
   }
 
   /** GET /butler. Concurrent calls share one request. */
   listTasks(options: CallOptions = {}): Promise<ButlerTask[]> {
     return this.shared('GET /butler', options.signal, async (signal) => {
-      const response = await this.request('GET', '/butler', signal, 'list the Butler tasks');
+      const response = await this.request('GET', '/butler', signal, message('doing.listTasks'));
       const tasks = parseTaskList(response.body, response.contentType);
       this.rememberTasks(tasks);
       return tasks;
@@ -108,7 +109,7 @@ export class ButlerClient {
         'GET',
         '/activities',
         signal,
-        'list the server activities',
+        message('doing.listActivities'),
       );
       return parseActivities(response.body, response.contentType);
     });
@@ -117,7 +118,12 @@ export class ButlerClient {
   /** GET /identity: answers without a valid token, so it tells "unreachable" from "token rejected". */
   getIdentity(options: CallOptions = {}): Promise<ServerIdentity> {
     return this.shared('GET /identity', options.signal, async (signal) => {
-      const response = await this.request('GET', '/identity', signal, 'read the server identity');
+      const response = await this.request(
+        'GET',
+        '/identity',
+        signal,
+        message('doing.readIdentity'),
+      );
       return parseIdentity(response.body, response.contentType);
     });
   }
@@ -130,14 +136,14 @@ export class ButlerClient {
   }
 
   async startAllTasks(options: CallOptions = {}): Promise<TaskResult> {
-    const doing = 'start all Butler tasks';
+    const doing = message('doing.startAll');
     const response = await this.request('POST', '/butler', this.signalFor(options.signal), doing);
     expectPlexAnswer(response, doing);
     return result('start', 'all', 'started', response.status);
   }
 
   async stopAllTasks(options: CallOptions = {}): Promise<TaskResult> {
-    const doing = 'stop all Butler tasks';
+    const doing = message('doing.stopAll');
     const response = await this.request('DELETE', '/butler', this.signalFor(options.signal), doing);
     expectPlexAnswer(response, doing);
     return result('stop', 'all', 'stopped', response.status);
@@ -149,7 +155,7 @@ export class ButlerClient {
    */
   async startTask(name: unknown, options: CallOptions = {}): Promise<TaskResult> {
     const task = await this.validateTaskName(name, options);
-    const doing = `start ${task}`;
+    const doing = message('doing.startTask', { task });
     const response = await this.request(
       'POST',
       `/butler/${task}`,
@@ -170,7 +176,7 @@ export class ButlerClient {
   /** DELETE /butler/{task}: `stopped` (200) or `not-running` (404 for a task the server lists). */
   async stopTask(name: unknown, options: CallOptions = {}): Promise<TaskResult> {
     const task = await this.validateTaskName(name, options);
-    const doing = `stop ${task}`;
+    const doing = message('doing.stopTask', { task });
     const response = await this.request(
       'DELETE',
       `/butler/${task}`,
@@ -297,7 +303,7 @@ export class ButlerClient {
     method: string,
     path: string,
     signal: AbortSignal,
-    doing: string,
+    doing: MessageRef,
     expected: readonly number[] = [200],
   ): Promise<TransportResponse> {
     const policy = this.retryPolicy;
@@ -411,11 +417,11 @@ function result(
 }
 
 /** A 200 that is an HTML page came from a proxy or a web page, not from Plex. */
-function expectPlexAnswer(response: TransportResponse, doing: string): void {
+function expectPlexAnswer(response: TransportResponse, doing: MessageRef): void {
   if (looksLikeHtmlPage(response.body)) {
     throw new ButlerError(
       'bad-response',
-      `could not ${doing}: the answer was an HTML page, not Plex's (a proxy's login page?), so the request did not reach Plex; check that the server URL points at Plex Media Server`,
+      message('errors.couldNot', { doing, reason: message('errors.htmlAnswer') }),
     );
   }
 }
@@ -423,5 +429,5 @@ function expectPlexAnswer(response: TransportResponse, doing: string): void {
 function abortedError(signal: AbortSignal): ButlerError {
   const reason: unknown = signal.reason;
   if (reason instanceof ButlerError) return reason;
-  return new ButlerError('aborted', 'the request was cancelled before Plex answered');
+  return new ButlerError('aborted', message('errors.cancelled'));
 }

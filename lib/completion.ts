@@ -1,4 +1,5 @@
 import { ButlerError } from './errors';
+import { message } from './messages';
 import type { Activity } from './types';
 import { toEvent, type ActivityEvent, type ActivityWatcher } from './watch';
 
@@ -182,8 +183,8 @@ export class CompletionTracker {
     return new ButlerError(
       'timeout',
       running.length > 0
-        ? `still running after ${seconds} s: ${running.join(', ')}; raise the wait limit if this work takes longer`
-        : `no end seen within ${seconds} s: raise the wait limit if this work takes longer`,
+        ? message('errors.stillRunning', { seconds, titles: running.join(', ') })
+        : message('errors.noEndSeen', { seconds }),
       { retryable: false },
     );
   }
@@ -192,5 +193,5 @@ export class CompletionTracker {
 function abortedError(signal: AbortSignal): ButlerError {
   const reason: unknown = signal.reason;
   if (reason instanceof ButlerError) return reason;
-  return new ButlerError('aborted', 'the wait for the task to finish was cancelled');
+  return new ButlerError('aborted', message('errors.waitCancelled'));
 }

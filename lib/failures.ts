@@ -3,6 +3,7 @@
  * vocabulary: the same code, retryability and advice whichever of the two saw it.
  */
 import { ButlerError, type ButlerErrorCode } from './errors';
+import { message, type MessageRef } from './messages';
 import { RETRYABLE_STATUSES, parseRetryAfter } from './retry';
 import { AttemptTimedOut } from './transport';
 
@@ -22,11 +23,11 @@ const TLS_ERROR_CODES = new Set([
 ]);
 
 /** The host is there in name but nothing comes back: asleep, switched off, or another network. */
-const UNREACHABLE_CODES = ['EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN'];
+const UNREACHABLE_CODES = ['EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'ETIMEDOUT'];
 const DNS_CODES = ['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL'];
 const RESET_CODES = ['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE'];
 
-/** What the failure happened to: the server's base URL, and the action, for the words. */
+/** What the failure happened to: the server's base URL, and the channel, for the words. */
 export interface FailureContext {
   baseUrl: string;
   /** Where the failure happened, for the words: the HTTP API (default) or the event socket. */
@@ -37,13 +38,13 @@ export interface FailureContext {
    */
   connected?: boolean;
   /** The time limit that ran out, for the words. */
-  timeoutMs?: number;
+  timeoutMs: number;
 }
 
 /** An HTTP answer's status as a ButlerError; `doing` completes "could not …". */
 export function statusFailure(
   status: number,
-  doing: string,
+  doing: MessageRef,
   retryAfter?: string | undefined,
 ): ButlerError {
   const retryAfterMs = parseRetryAfter(retryAfter);
@@ -53,36 +54,37 @@ export function statusFailure(
     ...(retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) } : {}),
   };
   let code: ButlerErrorCode;
-  let advice: string;
+  let reason: string;
   if (status === 401) {
     code = 'unauthorized';
-    advice = 'token rejected by the server (401): check the token in the server config';
+    reason = 'unauthorized';
   } else if (status === 403) {
     code = 'forbidden';
-    advice =
-      'the server refused this token (403): Butler tasks need the token of the server owner or an admin';
+    reason = 'forbidden';
   } else if (status === 404) {
     code = 'not-found';
-    advice =
-      'the server has no such endpoint (404): check the server URL and any reverse-proxy path';
+    reason = 'notFound';
   } else if (status === 429) {
     code = 'rate-limited';
-    advice =
-      'the server is rate-limiting requests (429): send fewer requests, or wait and try again';
+    reason = 'rateLimited';
   } else if (status >= 500) {
     code = 'server-error';
-    advice = `Plex answered ${status}${RETRYABLE_STATUSES.has(status) ? ': it may be restarting or updating, try again in a minute' : ': an internal server error, see the Plex server logs'}`;
+    reason = RETRYABLE_STATUSES.has(status) ? 'serverBusy' : 'serverFailed';
   } else if (status >= 300 && status < 400) {
     code = 'bad-response';
-    advice = `the server redirected the request (${status}): use the address it redirects to (often https://) in the server config`;
+    reason = 'redirected';
   } else if (status >= 400) {
     code = 'bad-request';
-    advice = `the server refused the request as malformed (${status})`;
+    reason = 'badRequest';
   } else {
     code = 'bad-response';
-    advice = `the server gave an unexpected answer (${status})`;
+    reason = 'unexpectedStatus';
   }
-  return new ButlerError(code, `could not ${doing}: ${advice}`, details);
+  return new ButlerError(
+    code,
+    message('errors.couldNot', { doing, reason: message(`errors.${reason}`, { status }) }),
+    details,
+  );
 }
 
 /**
@@ -94,12 +96,11 @@ export function transportFailure(error: unknown, context: FailureContext): Butle
   const codes = errorCodes(error);
   const has = (...wanted: string[]): boolean => wanted.some((code) => codes.includes(code));
   const url = new URL(context.baseUrl);
-  const target = url.host;
-  const onSocket = context.channel === 'notification socket' ? ' (notification socket)' : '';
+  const where = context.channel === 'notification socket' ? message('where.socket') : '';
   if (has('ECONNREFUSED')) {
     return new ButlerError(
       'connection-refused',
-      `nothing answers at ${target}${onSocket}: check that Plex is running and the host and port in the server URL`,
+      message('errors.connectionRefused', { target: url.host, where }),
       { retryable: true },
     );
   }
@@ -107,82 +108,69 @@ export function transportFailure(error: unknown, context: FailureContext): Butle
     error instanceof AttemptTimedOut ||
     has('ECONNABORTED') ||
     /handshake has timed out/i.test(messageOf(error));
-  if (has(...UNREACHABLE_CODES, 'ETIMEDOUT') || (timedOut && context.connected === false)) {
-    return hostUnreachable(target, onSocket);
+  if (has(...UNREACHABLE_CODES) || (timedOut && context.connected === false)) {
+    return hostUnreachable(url.host, where);
   }
   if (timedOut) {
-    const limit = context.timeoutMs !== undefined ? ` within ${context.timeoutMs} ms` : ' in time';
-    return new ButlerError(
-      'timeout',
-      `Plex did not answer${limit}${onSocket}: check that the server is running, or raise the timeout in the server config`,
-      { retryable: true },
-    );
+    return new ButlerError('timeout', message('errors.timeout', { ms: context.timeoutMs, where }), {
+      retryable: true,
+    });
   }
   if (has(...DNS_CODES)) {
     return new ButlerError(
       'host-not-found',
-      `the host name in the server URL (${url.hostname}) cannot be resolved${onSocket}: check it, or use the server's IP address`,
+      message('errors.hostNotFound', { host: url.hostname, where }),
       { retryable: has('EAI_AGAIN') },
     );
   }
   const tlsCode = codes.find((code) => TLS_ERROR_CODES.has(code));
   if (tlsCode !== undefined) return tlsFailure(tlsCode, context.baseUrl);
   if (has(...RESET_CODES) || /socket hang up|aborted/i.test(messageOf(error))) {
-    const plainToTls = url.protocol === 'http:';
-    return new ButlerError(
-      'connection-reset',
-      `the server closed the connection before answering completely${onSocket}${plainToTls ? ' (if the server only accepts HTTPS on this port, use an https:// URL)' : ''}: try again`,
-      { retryable: true },
-    );
+    const hint = url.protocol === 'http:' ? message('hint.useHttps') : '';
+    return new ButlerError('connection-reset', message('errors.connectionReset', { where, hint }), {
+      retryable: true,
+    });
   }
   if (codes.some((code) => code.startsWith('HPE_'))) {
-    return new ButlerError(
-      'bad-response',
-      `the server sent an answer that is not valid HTTP${onSocket}: check the server URL and port`,
-    );
+    return new ButlerError('bad-response', message('errors.notHttp', { where }));
   }
   return new ButlerError(
     'bad-response',
-    `the connection to Plex failed${onSocket} (${codes[0] ?? 'unknown error'})`,
+    message('errors.connectionFailed', { where, code: codes[0] ?? 'unknown error' }),
   );
 }
 
 /** No connection came about: the host sleeps, is off, or is on a network out of reach. */
-export function hostUnreachable(target: string, onSocket = ''): ButlerError {
-  return new ButlerError(
-    'host-unreachable',
-    `${target} does not answer${onSocket}: the server may be asleep, switched off or on another network; wake it, or check the address in the server URL`,
-    { retryable: true },
-  );
+export function hostUnreachable(target: string, where: MessageRef | '' = ''): ButlerError {
+  return new ButlerError('host-unreachable', message('errors.hostUnreachable', { target, where }), {
+    retryable: true,
+  });
 }
 
 /**
  * A start or stop that reached the server, or may have, without a whole answer. Not retried:
  * the retry's 202 or 404 would describe the work of the first attempt.
  */
-export function outcomeUnknown(doing: string, cause: ButlerError): ButlerError {
+export function outcomeUnknown(doing: MessageRef, cause: ButlerError): ButlerError {
   return new ButlerError(
     'outcome-unknown',
-    `the request to ${doing} was sent, but no complete answer came (${cause.code}): Plex may or may not have done it. It was not sent again; get tasks or a watch node shows what runs`,
+    message('errors.outcomeUnknown', { doing, cause: cause.code }),
     cause.status !== undefined ? { status: cause.status } : {},
   );
 }
 
 export function tlsFailure(code: string, baseUrl: string): ButlerError {
-  let advice: string;
+  let advice: MessageRef;
   if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
-    advice = `the server does not speak HTTPS on this port: use ${baseUrl.replace(/^(https|wss):/, 'http:')} or the server's HTTPS port`;
+    advice = message('errors.tlsNotHttps', { url: baseUrl.replace(/^(https|wss):/, 'http:') });
   } else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    advice =
-      "the server's certificate is for another host name (a *.plex.direct certificate reached by IP address?): use the https://<ip-dashed>.<id>.plex.direct:32400 address, or turn off certificate verification in the server config";
+    advice = message('errors.tlsOtherName');
   } else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
-    advice =
-      "the server's certificate is expired or not yet valid: renew it, or check this machine's clock";
+    advice = message('errors.tlsExpired');
   } else {
-    advice =
-      "the server's certificate is not trusted (self-signed or unknown issuer): paste its CA certificate (PEM) into the server config, or turn off certificate verification";
+    advice = message('errors.tlsUntrusted');
   }
-  return new ButlerError('tls-error', `TLS error (${code}): ${advice}`);
+  return new ButlerError('tls-error', message('errors.tls', { code, advice }));
 }
 
 function messageOf(error: unknown): string {

@@ -8,7 +8,9 @@ export {
   resolveSettings,
 } from './settings';
 export type { ButlerClientOptions, NumericLimit, ResolvedSettings, TlsOptions } from './settings';
-export { ButlerError, isButlerError } from './errors';
+export { BUTLER_ERROR_CODES, ButlerError, isButlerError } from './errors';
+export { ENGLISH, formatMessage, interpolate, lookup, message } from './messages';
+export type { Catalog, MessageParam, MessageRef } from './messages';
 export type { ButlerErrorCode, ButlerErrorDetails } from './errors';
 export { DEFAULT_RETRY_POLICY, RETRYABLE_STATUSES } from './retry';
 export type { RetryPolicy } from './retry';

@@ -1,4 +1,5 @@
 import { ButlerError } from './errors';
+import { message } from './messages';
 import type { Activity, ButlerTask, ServerIdentity } from './types';
 
 type Attributes = Record<string, string>;
@@ -113,41 +114,30 @@ export function looksLikeHtmlPage(body: string): boolean {
 
 export type BodyFormat = 'json' | 'xml';
 
-const PROXY_HINT =
-  'check the server URL: it must point at Plex Media Server itself (port 32400, or the path your reverse proxy forwards to Plex)';
+const PROXY_HINT = message('hint.checkUrl');
 
 /** Decides how to read a body, and refuses what is neither Plex JSON nor Plex XML. */
 export function detectFormat(body: string, contentType: string | undefined): BodyFormat {
   const start = body.trimStart();
   const type = (contentType ?? '').toLowerCase();
   if (start.length === 0) {
-    throw new ButlerError('bad-response', `the server sent an empty answer; ${PROXY_HINT}`, {
+    throw new ButlerError('bad-response', message('errors.emptyAnswer', { hint: PROXY_HINT }), {
       retryable: true,
     });
   }
   if (type.includes('text/html') || looksLikeHtmlPage(start)) {
-    throw new ButlerError(
-      'bad-response',
-      `the server sent an HTML page, not Plex data; ${PROXY_HINT}`,
-    );
+    throw new ButlerError('bad-response', message('errors.htmlPage', { hint: PROXY_HINT }));
   }
   if (start.startsWith('{') || start.startsWith('[') || type.includes('json')) return 'json';
   if (start.startsWith('<')) return 'xml';
-  throw new ButlerError(
-    'bad-response',
-    `the server sent something that is neither JSON nor XML; ${PROXY_HINT}`,
-  );
+  throw new ButlerError('bad-response', message('errors.notJsonOrXml', { hint: PROXY_HINT }));
 }
 
 function parseJson(body: string): unknown {
   try {
     return JSON.parse(body);
   } catch {
-    throw new ButlerError(
-      'bad-response',
-      'the server sent malformed or truncated JSON; try again, and check that nothing between Node-RED and Plex alters answers',
-      { retryable: true },
-    );
+    throw new ButlerError('bad-response', message('errors.malformedJson'), { retryable: true });
   }
 }
 
@@ -192,8 +182,8 @@ function asArray(value: unknown): unknown[] {
   return value === undefined || value === null ? [] : [value];
 }
 
-const NOT_A_TASK_LIST =
-  'the server answered, but not with a Butler task list; check that the URL points at Plex Media Server';
+const NOT_A_TASK_LIST = message('errors.notTaskList');
+const NOT_AN_ACTIVITY_LIST = message('errors.notActivityList');
 
 /** GET /butler in any of the shapes servers send: ButlerTasks (spec), MediaContainer, or XML. */
 export function parseTaskList(body: string, contentType: string | undefined): ButlerTask[] {
@@ -246,13 +236,13 @@ export function parseActivities(body: string, contentType: string | undefined): 
   let rawActivities: unknown[];
   if (format === 'xml') {
     if (!/<MediaContainer[\s>/]/.test(body)) {
-      throw new ButlerError('bad-response', 'the server answered, but not with an activity list');
+      throw new ButlerError('bad-response', NOT_AN_ACTIVITY_LIST);
     }
     rawActivities = xmlElements(body, 'Activity');
   } else {
     const parsed = parseJson(body);
     if (!isRecord(parsed) || !isRecord(parsed.MediaContainer)) {
-      throw new ButlerError('bad-response', 'the server answered, but not with an activity list');
+      throw new ButlerError('bad-response', NOT_AN_ACTIVITY_LIST);
     }
     rawActivities = asArray(parsed.MediaContainer.Activity);
   }
@@ -276,10 +266,7 @@ export function parseIdentity(body: string, contentType: string | undefined): Se
       isRecord(parsed) && isRecord(parsed.MediaContainer) ? parsed.MediaContainer : undefined;
   }
   if (!container || toText(container.machineIdentifier) === '') {
-    throw new ButlerError(
-      'bad-response',
-      'the server answered, but it does not look like Plex Media Server; check the URL',
-    );
+    throw new ButlerError('bad-response', message('errors.notPlex'));
   }
   return {
     claimed: toBoolean(container.claimed),

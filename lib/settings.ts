@@ -1,5 +1,6 @@
 import type https from 'node:https';
 import { ButlerError } from './errors';
+import { message, type MessageParam, type MessageRef } from './messages';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
 
 export interface TlsOptions {
@@ -51,36 +52,72 @@ export interface NumericLimit {
   max: number;
   default: number;
   integer?: boolean;
-  /** For the words: "milliseconds", "seconds"… */
-  unit: string;
+  /** For the words: the catalog's unit.* and setting.* keys. */
+  unit: 'milliseconds' | 'seconds' | 'minutes' | 'retries' | 'sockets';
+  setting: string;
 }
 
 export const LIMITS = Object.freeze({
-  timeoutMs: { min: 100, max: 600_000, default: 10_000, unit: 'milliseconds' },
-  retries: { min: 0, max: 10, default: 2, integer: true, unit: 'retries' },
+  timeoutMs: { min: 100, max: 600_000, default: 10_000, unit: 'milliseconds', setting: 'timeout' },
+  retries: { min: 0, max: 10, default: 2, integer: true, unit: 'retries', setting: 'retries' },
   /** A home server needs few: browsers open 6 per host. */
-  maxSockets: { min: 1, max: 1024, default: 8, integer: true, unit: 'sockets' },
-  pollIntervalSeconds: { min: 0.1, max: 3600, default: 5, unit: 'seconds' },
+  maxSockets: {
+    min: 1,
+    max: 1024,
+    default: 8,
+    integer: true,
+    unit: 'sockets',
+    setting: 'maxSockets',
+  },
+  pollIntervalSeconds: {
+    min: 0.1,
+    max: 3600,
+    default: 5,
+    unit: 'seconds',
+    setting: 'pollInterval',
+  },
   /** A start node's "Give up after". */
-  waitTimeoutMinutes: { min: 0, exclusiveMin: true, max: 10_080, default: 60, unit: 'minutes' },
+  waitTimeoutMinutes: {
+    min: 0,
+    exclusiveMin: true,
+    max: 10_080,
+    default: 60,
+    unit: 'minutes',
+    setting: 'waitTimeout',
+  },
   /** A watch node's "At most every". */
-  updateIntervalSeconds: { min: 0, exclusiveMin: true, max: 86_400, default: 5, unit: 'seconds' },
+  updateIntervalSeconds: {
+    min: 0,
+    exclusiveMin: true,
+    max: 86_400,
+    default: 5,
+    unit: 'seconds',
+    setting: 'updateInterval',
+  },
 } satisfies Record<string, NumericLimit>);
 
 /**
  * A numeric option: empty means the default; anything else must be a number in the limit,
  * or an `invalid-config` error names the option, the value and the allowed range.
  */
-export function checkNumber(name: string, value: unknown, limit: NumericLimit): number {
+export function checkNumber(value: unknown, limit: NumericLimit): number {
   if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
     return limit.default;
   }
   const number =
     typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
   const range = limit.exclusiveMin
-    ? `above ${limit.min}, up to ${limit.max}`
-    : `from ${limit.min} to ${limit.max}`;
-  const allowed = `${limit.integer ? 'a whole number' : 'a number'} of ${limit.unit} ${range}`;
+    ? limit.integer
+      ? 'wholeAbove'
+      : 'above'
+    : limit.integer
+      ? 'wholeFrom'
+      : 'from';
+  const allowed = message(`range.${range}`, {
+    unit: message(`unit.${limit.unit}`),
+    min: limit.min,
+    max: limit.max,
+  });
   if (
     !Number.isFinite(number) ||
     number < limit.min ||
@@ -88,16 +125,22 @@ export function checkNumber(name: string, value: unknown, limit: NumericLimit): 
     number > limit.max ||
     (limit.integer === true && !Number.isInteger(number))
   ) {
-    throw invalidConfig(`${name} must be ${allowed} (got ${shown(value)})`);
+    throw invalidConfig(
+      message('errors.outOfRange', {
+        setting: message(`setting.${limit.setting}`),
+        allowed,
+        value: shown(value),
+      }),
+    );
   }
   return number;
 }
 
-function shown(value: unknown): string {
+function shown(value: unknown): MessageParam {
   if (typeof value === 'string')
     return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   if (typeof value === 'number') return String(value);
-  return `a ${typeof value}`;
+  return message('value.other', { type: typeof value });
 }
 
 /** The options checked once, in the shape the HTTP client and the notification socket use. */
@@ -118,12 +161,12 @@ export interface ResolvedSettings {
 export function resolveSettings(options: ButlerClientOptions): ResolvedSettings {
   const baseUrl = normaliseBaseUrl(options.url);
   const token = checkHeaderValue('token', options.token, true);
-  const clientIdentifier = checkHeaderValue('client identifier', options.clientIdentifier, true);
+  const clientIdentifier = checkHeaderValue('clientIdentifier', options.clientIdentifier, true);
   const retry = definedOnly(options.retry);
   const retryPolicy = Object.freeze({
     ...DEFAULT_RETRY_POLICY,
     ...retry,
-    retries: checkNumber('retries', retry.retries ?? DEFAULT_RETRY_POLICY.retries, LIMITS.retries),
+    retries: checkNumber(retry.retries ?? DEFAULT_RETRY_POLICY.retries, LIMITS.retries),
   });
   const tls = options.tls ?? {};
   return {
@@ -139,13 +182,13 @@ export function resolveSettings(options: ButlerClientOptions): ResolvedSettings 
       'X-Plex-Platform-Version': process.versions.node,
       'X-Plex-Device': checkHeaderValue('device', options.device, false) || 'Node-RED',
       'X-Plex-Device-Name':
-        checkHeaderValue('device name', options.deviceName, false) || 'Node-RED Plex Butler',
+        checkHeaderValue('deviceName', options.deviceName, false) || 'Node-RED Plex Butler',
     }),
-    timeoutMs: checkNumber('timeout', options.timeoutMs, LIMITS.timeoutMs),
+    timeoutMs: checkNumber(options.timeoutMs, LIMITS.timeoutMs),
     retryPolicy,
     taskListTtlMs: options.taskListTtlMs ?? DEFAULT_TASK_LIST_TTL_MS,
     maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-    maxSockets: checkNumber('maxSockets', options.maxSockets, LIMITS.maxSockets),
+    maxSockets: checkNumber(options.maxSockets, LIMITS.maxSockets),
     tlsOptions: {
       rejectUnauthorized: tls.verify !== false,
       ...(tls.ca ? { ca: tls.ca } : {}),
@@ -154,53 +197,46 @@ export function resolveSettings(options: ButlerClientOptions): ResolvedSettings 
   };
 }
 
-function invalidConfig(message: string): ButlerError {
-  return new ButlerError('invalid-config', message);
+function invalidConfig(reason: MessageRef): ButlerError {
+  return new ButlerError('invalid-config', reason);
 }
 
 /** Normalises the server URL and refuses what would leak or misroute a request. */
 export function normaliseBaseUrl(raw: unknown): string {
   if (typeof raw !== 'string' || raw.trim() === '') {
-    throw invalidConfig('no server URL set: use e.g. http://192.168.1.10:32400');
+    throw invalidConfig(message('errors.noUrl'));
   }
   let url: URL;
   try {
     url = new URL(raw.trim());
   } catch {
-    throw invalidConfig(
-      'the server URL is not a valid URL: use http://<host>:32400, https://<host>:32400 or a reverse-proxy URL such as https://example.com/plex',
-    );
+    throw invalidConfig(message('errors.badUrl'));
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalidConfig(`the server URL must start with http:// or https:// (got ${url.protocol})`);
+    throw invalidConfig(message('errors.urlProtocol', { protocol: url.protocol }));
   }
   if (url.username !== '' || url.password !== '') {
-    throw invalidConfig(
-      'the server URL must not contain a user name or password: put the token in the token field',
-    );
+    throw invalidConfig(message('errors.urlCredentials'));
   }
   if (url.search !== '' || url.hash !== '') {
-    throw invalidConfig(
-      'the server URL must not contain "?" or "#": put the token in the token field, not in the URL',
-    );
+    throw invalidConfig(message('errors.urlQuery'));
   }
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 function checkHeaderValue(name: string, value: unknown, required: boolean): string {
+  const setting = message(`setting.${name}`);
   if (value !== undefined && value !== null && typeof value !== 'string') {
-    throw invalidConfig(`the ${name} must be text (got a ${typeof value})`);
+    throw invalidConfig(message('errors.notText', { setting, type: typeof value }));
   }
   // Spaces alone are no value: a token of blanks would only earn a 401.
   const text = (value ?? '').trim();
   if (text === '') {
-    if (required) throw invalidConfig(`no ${name} set: it is needed for every request to Plex`);
+    if (required) throw invalidConfig(message('errors.notSet', { setting }));
     return '';
   }
   if (/[^\t\x20-\x7e\x80-\xff]/.test(text)) {
-    throw invalidConfig(
-      `the ${name} contains characters that cannot be sent in an HTTP header (such as line breaks)`,
-    );
+    throw invalidConfig(message('errors.headerCharacters', { setting }));
   }
   return text;
 }

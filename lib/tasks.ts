@@ -1,4 +1,5 @@
 import { ButlerError } from './errors';
+import { message, type MessageParam } from './messages';
 
 /** Anything else in a URL path could reach another endpoint (`../library/sections/1/refresh`). */
 export const TASK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9]*$/;
@@ -35,16 +36,15 @@ export const STATIC_TASK_NAMES: readonly string[] = Object.freeze([
 const MAX_SHOWN_NAME = 60;
 
 /** A value made safe to quote in a message: bounded length, control characters escaped. */
-export function describeValue(value: unknown): string {
+export function describeValue(value: unknown): MessageParam {
   if (typeof value !== 'string') {
     if (value === null) return 'null';
-    if (Array.isArray(value)) return 'an array';
-    return `a ${typeof value}`;
+    if (Array.isArray(value)) return message('value.array');
+    return message('value.other', { type: typeof value });
   }
-  const shown = JSON.stringify(
+  return JSON.stringify(
     value.length > MAX_SHOWN_NAME ? `${value.slice(0, MAX_SHOWN_NAME)}…` : value,
   );
-  return shown;
 }
 
 /** Refuses anything that is not a syntactically valid task name, before any request. */
@@ -52,14 +52,17 @@ export function checkTaskNameSyntax(name: unknown, validTasks: readonly string[]
   if (typeof name !== 'string' || name.length === 0) {
     throw new ButlerError(
       'invalid-task',
-      `no task name given (got ${describeValue(name)}): use one of ${validTasks.join(', ')}`,
+      message('errors.noTaskName', { value: describeValue(name), tasks: validTasks.join(', ') }),
       { validTasks },
     );
   }
   if (!TASK_NAME_PATTERN.test(name)) {
     throw new ButlerError(
       'invalid-task',
-      `task name ${describeValue(name)} is malformed: a task name is letters and digits, starting with a letter, one of ${validTasks.join(', ')}`,
+      message('errors.malformedTask', {
+        value: describeValue(name),
+        tasks: validTasks.join(', '),
+      }),
       { validTasks },
     );
   }
@@ -102,10 +105,15 @@ export function suggestTaskNames(name: string, validTasks: readonly string[]): s
 
 export function unknownTaskError(name: string, validTasks: readonly string[]): ButlerError {
   const suggestions = suggestTaskNames(name, validTasks);
-  const hint = suggestions.length > 0 ? ` Did you mean ${suggestions.join(' or ')}?` : '';
+  const suggestion =
+    suggestions.length > 0 ? message('errors.didYouMean', { names: suggestions.join(', ') }) : '';
   return new ButlerError(
     'invalid-task',
-    `the server has no task named ${describeValue(name)}.${hint} Valid tasks: ${validTasks.join(', ')}`,
+    message('errors.unknownTask', {
+      value: describeValue(name),
+      suggestion,
+      tasks: validTasks.join(', '),
+    }),
     { validTasks, suggestions },
   );
 }

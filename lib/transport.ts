@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { ButlerError } from './errors';
+import { message } from './messages';
 import type { ResolvedSettings } from './settings';
 
 /** An HTTP answer as the client reads it: any status, the body as text. */
@@ -173,8 +174,5 @@ export class HttpTransport {
 }
 
 function tooLarge(): ButlerError {
-  return new ButlerError(
-    'bad-response',
-    'the server sent a far larger answer than a Butler answer can be: check that the URL points at Plex Media Server',
-  );
+  return new ButlerError('bad-response', message('errors.tooLarge'));
 }

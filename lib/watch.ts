@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { ButlerClient } from './client';
 import { ButlerError } from './errors';
 import { statusFailure, transportFailure } from './failures';
+import { message } from './messages';
 import { parseActivityNotification, type ActivityEventKind } from './parse';
 import { resolveSettings, type ButlerClientOptions, type ResolvedSettings } from './settings';
 import type { Activity } from './types';
@@ -249,7 +250,7 @@ export class ActivityWatcher extends EventEmitter<{
     }
     const error =
       refusedWith !== undefined
-        ? statusFailure(refusedWith, 'open the notification socket')
+        ? statusFailure(refusedWith, message('doing.openSocket'))
         : failure !== undefined
           ? transportFailure(failure, {
               baseUrl: this.settings.baseUrl,
@@ -257,13 +258,9 @@ export class ActivityWatcher extends EventEmitter<{
               connected,
               timeoutMs: this.settings.timeoutMs,
             })
-          : new ButlerError(
-              'connection-reset',
-              'the notification socket was closed by the server',
-              {
-                retryable: true,
-              },
-            );
+          : new ButlerError('connection-reset', message('errors.socketClosed'), {
+              retryable: true,
+            });
     if (this.current.state === 'polling') {
       // The socket retry failed while polling: keep polling, try the socket again later.
       this.timer = setTimeout(() => this.pollOrRetry(), this.options.pollIntervalMs);
@@ -317,7 +314,10 @@ export class ActivityWatcher extends EventEmitter<{
         this.setStatus({
           state: 'polling',
           pollIntervalMs: this.options.pollIntervalMs,
-          error: transportFailure(error, { baseUrl: this.settings.baseUrl }),
+          error: transportFailure(error, {
+            baseUrl: this.settings.baseUrl,
+            timeoutMs: this.settings.timeoutMs,
+          }),
         });
       }
       return false;

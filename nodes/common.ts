@@ -3,8 +3,10 @@ import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
 import {
   ButlerClient,
   ButlerError,
+  formatMessage,
+  message,
   type ActivityWatcher,
-  type ButlerErrorCode,
+  type MessageRef,
   type WatchOptions,
 } from '../lib';
 
@@ -32,33 +34,34 @@ export interface ButlerServerNode extends Node {
 export type SendFunction = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 export type DoneFunction = (err?: Error) => void;
 
-/** Words short enough for a status line (about 20 characters). */
-const SHORT_REASONS: Record<ButlerErrorCode, string> = {
-  unauthorized: 'unauthorized',
-  forbidden: 'forbidden',
-  'not-found': 'not found',
-  'bad-request': 'bad request',
-  'server-error': 'server error',
-  'rate-limited': 'rate limited',
-  timeout: 'timeout',
-  'connection-refused': 'connection refused',
-  'connection-reset': 'connection reset',
-  'host-not-found': 'host not found',
-  'host-unreachable': 'host unreachable',
-  'tls-error': 'TLS error',
-  'bad-response': 'bad response',
-  'invalid-task': 'invalid task',
-  'invalid-config': 'invalid config',
-  'outcome-unknown': 'outcome unknown',
-  aborted: 'aborted',
-};
+/** Where the library's catalog sits in every node set's catalog (the build puts it there). */
+const CATALOG = 'plex-butler';
+
+/** A catalog look-up of the library's messages, in the runtime's language. */
+export function translator(
+  RED: NodeAPI,
+): (key: string, params: Record<string, string | number>) => string {
+  return (key, params) => RED._(`${CATALOG}.${key}`, params);
+}
+
+/** The words of a message reference in the runtime's language. */
+export function wordsOf(RED: NodeAPI, ref: MessageRef): string {
+  return formatMessage(ref, translator(RED));
+}
+
+/** The error with its message in the runtime's language: for Catch nodes, logs and warnings. */
+export function localized(RED: NodeAPI, error: ButlerError): ButlerError {
+  return error.localized(translator(RED));
+}
 
 /** Anything thrown becomes a ButlerError, so every failure carries a stable code. */
 export function asButlerError(error: unknown): ButlerError {
   if (error instanceof ButlerError) return error;
   return new ButlerError(
     'bad-response',
-    `unexpected failure: ${error instanceof Error ? error.message : String(error)}`,
+    message('errors.unexpected', {
+      detail: error instanceof Error ? error.message : String(error),
+    }),
   );
 }
 
@@ -77,8 +80,13 @@ export function clock(): string {
   return clockText;
 }
 
-export function errorStatus(error: ButlerError): NodeStatus {
-  return { fill: 'red', shape: 'ring', text: SHORT_REASONS[error.code] ?? error.code };
+/** A few words for the status line (about 20 characters), from the catalog's status.*. */
+export function shortReason(RED: NodeAPI, error: ButlerError): string {
+  return RED._(`${CATALOG}.status.${error.code}`);
+}
+
+export function errorStatus(RED: NodeAPI, error: ButlerError): NodeStatus {
+  return { fill: 'red', shape: 'ring', text: shortReason(RED, error) };
 }
 
 interface TaskNodeConfig {
@@ -111,7 +119,7 @@ export class ButlerNodeRunner {
     setMaxListeners(0, this.lifetime.signal);
     node.on('close', (_removed: boolean, done: () => void) => {
       this.closing = true;
-      this.lifetime.abort(new ButlerError('aborted', 'the node was stopped or redeployed'));
+      this.lifetime.abort(new ButlerError('aborted', message('errors.nodeClosed')));
       done();
     });
   }
@@ -133,7 +141,10 @@ export class ButlerNodeRunner {
     work: (client: ButlerClient, signal: AbortSignal) => Promise<NodeStatus>,
   ): Promise<void> {
     if (!this.server) {
-      const error = new ButlerError('invalid-config', this.t('errors.noServer'));
+      const error = localized(
+        this.RED,
+        new ButlerError('invalid-config', message('errors.noServer')),
+      );
       this.node.status({ fill: 'grey', shape: 'ring', text: this.t('status.noServer') });
       done(error);
       return;
@@ -149,8 +160,8 @@ export class ButlerNodeRunner {
       // After close nothing more is reported: the runtime has moved on.
       if (this.closing) return done();
       const error = asButlerError(thrown);
-      this.node.status(errorStatus(error));
-      done(error);
+      this.node.status(errorStatus(this.RED, error));
+      done(localized(this.RED, error));
     }
   }
 }

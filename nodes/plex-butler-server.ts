@@ -7,10 +7,13 @@ import {
   LIMITS,
   STATIC_TASK_NAMES,
   checkNumber,
+  formatMessage,
+  message,
   normaliseBaseUrl,
+  type MessageRef,
   type ButlerClientOptions,
 } from '../lib';
-import { SERVER_TYPE, asButlerError, type ButlerServerNode } from './common';
+import { SERVER_TYPE, asButlerError, wordsOf, type ButlerServerNode } from './common';
 
 interface ServerConfig extends NodeDef {
   url: string;
@@ -115,34 +118,34 @@ export = function registerServer(RED: NodeAPI): void {
         timeout: config.timeout,
         retries: config.retries,
       });
-      const pollSeconds = checkNumber(
-        'the poll interval',
-        config.pollInterval,
-        LIMITS.pollIntervalSeconds,
-      );
+      const pollSeconds = checkNumber(config.pollInterval, LIMITS.pollIntervalSeconds);
       this.watchOptions = { pollIntervalMs: pollSeconds * 1000 };
       client = new ButlerClient(clientOptions);
     } catch (error) {
       configError = asButlerError(error);
-      this.error(`Plex server config "${config.name || config.id}": ${configError.message}`);
+      this.error(
+        wordsOf(
+          RED,
+          message('errors.serverConfig', {
+            name: config.name || config.id,
+            detail: configError.messageRef,
+          }),
+        ),
+      );
     }
     this.serverName = config.name || (this.baseUrl ? new URL(this.baseUrl).host : '');
     this.clientId = config.clientId;
     this.watchOptions ??= { pollIntervalMs: LIMITS.pollIntervalSeconds.default * 1000 };
     this.getClient = (): ButlerClient => {
       if (!client) {
-        throw (
-          configError ?? new ButlerError('invalid-config', 'the Plex server config is not usable')
-        );
+        throw configError ?? new ButlerError('invalid-config', message('errors.configUnusable'));
       }
       return client;
     };
     // One notification socket per server, opened for the first user, closed after the last.
     this.acquireWatcher = (): ActivityWatcher => {
       if (!clientOptions || !client) {
-        throw (
-          configError ?? new ButlerError('invalid-config', 'the Plex server config is not usable')
-        );
+        throw configError ?? new ButlerError('invalid-config', message('errors.configUnusable'));
       }
       if (!watcher) {
         watcher = new ActivityWatcher(clientOptions, this.watchOptions);
@@ -187,16 +190,10 @@ export = function registerServer(RED: NodeAPI): void {
       const saved = id ? ((RED.nodes.getCredentials(id) ?? {}) as ServerCredentials) : {};
       const deployedUrl = deployed?.baseUrl;
       if (!saved.token || deployedUrl === undefined) {
-        throw new ButlerError(
-          'invalid-config',
-          'no token entered: type the Plex token, or deploy the server config first',
-        );
+        throw new ButlerError('invalid-config', message('errors.noTokenEntered'));
       }
       if (normaliseBaseUrl(url) !== deployedUrl) {
-        throw new ButlerError(
-          'invalid-config',
-          'the URL differs from the deployed one: type the token again to test a different server',
-        );
+        throw new ButlerError('invalid-config', message('errors.urlDiffers'));
       }
       token = resolveEnv(saved.token);
     } else {
@@ -227,6 +224,14 @@ export = function registerServer(RED: NodeAPI): void {
     }
   }
 
+  /**
+   * A message for the editor: the reference, which the dialog words in the editor's language
+   * from the same catalog, and the English words for anything that cannot.
+   */
+  function editorMessage(ref: MessageRef): { message: string; messageRef: MessageRef } {
+    return { message: formatMessage(ref), messageRef: ref };
+  }
+
   function requestBody(req: Request): EditorSettings {
     return typeof req.body === 'object' && req.body !== null ? (req.body as EditorSettings) : {};
   }
@@ -241,12 +246,14 @@ export = function registerServer(RED: NodeAPI): void {
             ok: true,
             version: identity.version,
             taskCount: tasks.length,
-            message: `Connected to Plex ${identity.version} (${tasks.length} Butler tasks)`,
+            ...editorMessage(
+              message('message.connected', { version: identity.version, count: tasks.length }),
+            ),
           });
         })
         .catch((error: unknown) => {
           const failure = asButlerError(error);
-          res.json({ ok: false, code: failure.code, message: failure.message });
+          res.json({ ok: false, code: failure.code, ...editorMessage(failure.messageRef) });
         });
     },
   );
@@ -330,11 +337,7 @@ export = function registerServer(RED: NodeAPI): void {
         res.status(403).json({
           source: 'static',
           tasks: staticList(),
-          error: {
-            code: 'forbidden',
-            message:
-              'your Node-RED user may only read the task list of a deployed server: a typed URL or token needs permission to change server configs',
-          },
+          error: { code: 'forbidden', ...editorMessage(message('errors.readOnly')) },
         });
         return;
       }
@@ -356,7 +359,7 @@ export = function registerServer(RED: NodeAPI): void {
         res.json({
           source: 'static',
           tasks: staticList(),
-          error: { code: failure.code, message: failure.message },
+          error: { code: failure.code, ...editorMessage(failure.messageRef) },
         });
       }
     },

@@ -8,7 +8,14 @@ import {
   type ActivityWatcher,
   type WatchStatus,
 } from '../lib';
-import { SERVER_TYPE, asButlerError, errorStatus, type ButlerServerNode } from './common';
+import {
+  SERVER_TYPE,
+  asButlerError,
+  errorStatus,
+  localized,
+  shortReason,
+  type ButlerServerNode,
+} from './common';
 
 interface WatchConfig extends NodeDef {
   server: string;
@@ -101,13 +108,12 @@ export = function registerWatch(RED: NodeAPI): void {
     let intervalMs = LIMITS.updateIntervalSeconds.default * 1000;
     if (updates === 'limit') {
       try {
-        intervalMs =
-          checkNumber('"At most every"', config.rate, LIMITS.updateIntervalSeconds) * 1000;
+        intervalMs = checkNumber(config.rate, LIMITS.updateIntervalSeconds) * 1000;
       } catch (error) {
         // Nothing is watched with a setting that cannot be followed.
         const failure = asButlerError(error);
-        this.status(errorStatus(failure));
-        this.error(failure.message);
+        this.status(errorStatus(RED, failure));
+        this.error(localized(RED, failure).message);
         return;
       }
     }
@@ -122,8 +128,8 @@ export = function registerWatch(RED: NodeAPI): void {
       watcher = server.acquireWatcher();
     } catch (error) {
       const failure = asButlerError(error);
-      this.status(errorStatus(failure));
-      this.error(failure.message);
+      this.status(errorStatus(RED, failure));
+      this.error(localized(RED, failure).message);
       return;
     }
 
@@ -140,14 +146,9 @@ export = function registerWatch(RED: NodeAPI): void {
                 : t('status.connected'),
           };
         case 'polling':
+          // Yellow: not connected for now and trying again; the text says why, in a few words.
           return status.error
-            ? {
-                fill: 'yellow',
-                shape: 'ring',
-                text: t('status.pollingFailed', {
-                  reason: errorStatus(status.error).text as string,
-                }),
-              }
+            ? { fill: 'yellow', shape: 'ring', text: shortReason(RED, status.error) }
             : {
                 fill: 'blue',
                 shape: 'dot',
@@ -157,9 +158,12 @@ export = function registerWatch(RED: NodeAPI): void {
               };
         case 'reconnecting': {
           const error = status.error;
-          if (error && CONFIG_FAILURES.has(error.code)) return errorStatus(error);
-          const reason = error ? (errorStatus(error).text as string) : '';
-          return { fill: 'yellow', shape: 'ring', text: t('status.reconnecting', { reason }) };
+          if (error && CONFIG_FAILURES.has(error.code)) return errorStatus(RED, error);
+          return {
+            fill: 'yellow',
+            shape: 'ring',
+            text: error ? shortReason(RED, error) : t('status.reconnecting'),
+          };
         }
         case 'closed':
           return {};
@@ -182,7 +186,7 @@ export = function registerWatch(RED: NodeAPI): void {
       // A rejected token is logged once, not at every retry.
       const code = status.error?.code ?? '';
       if (status.state === 'reconnecting' && CONFIG_FAILURES.has(code) && warned !== code) {
-        this.warn(status.error?.message ?? code);
+        this.warn(status.error ? localized(RED, status.error).message : code);
       }
       warned = status.state === 'connected' || status.state === 'polling' ? '' : code || warned;
       showStatus();

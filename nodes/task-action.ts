@@ -5,7 +5,9 @@ import {
   LIMITS,
   checkNumber,
   describeValue,
+  message,
   type ActivityWatcher,
+  type MessageParam,
   type ButlerClient,
   type TaskAction,
   type TaskResult,
@@ -15,6 +17,7 @@ import {
   asButlerError,
   clock,
   errorStatus,
+  localized,
   type DoneFunction,
   type SendFunction,
 } from './common';
@@ -52,10 +55,7 @@ function taskFromMessage(msg: NodeMessageInFlow, property: string, RED: NodeAPI)
   try {
     value = RED.util.getMessageProperty(msg, property);
   } catch {
-    throw new ButlerError(
-      'invalid-config',
-      `the task property msg.${property} is not a valid property path: use e.g. msg.task`,
-    );
+    throw new ButlerError('invalid-config', message('errors.badTaskProperty', { property }));
   }
   if (value !== undefined && value !== '') return value;
   if (property === TASK_PROPERTY && typeof msg.payload === 'string' && msg.payload !== '') {
@@ -76,7 +76,11 @@ function evaluateContext(
         reject(
           new ButlerError(
             'invalid-task',
-            `could not read the task name from ${config.taskType} "${config.task}": ${error.message}`,
+            message('errors.taskSource', {
+              type: config.taskType,
+              name: config.task,
+              detail: error.message,
+            }),
           ),
         );
       else resolve(value);
@@ -96,12 +100,11 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
     let waitTimeoutMs = LIMITS.waitTimeoutMinutes.default * 60_000;
     if (waiting) {
       try {
-        waitTimeoutMs =
-          checkNumber('"Give up after"', config.waitTimeout, LIMITS.waitTimeoutMinutes) * 60_000;
+        waitTimeoutMs = checkNumber(config.waitTimeout, LIMITS.waitTimeoutMinutes) * 60_000;
       } catch (error) {
         configError = asButlerError(error);
-        this.error(configError.message);
-        this.status(errorStatus(configError));
+        this.error(localized(RED, configError).message);
+        this.status(errorStatus(RED, configError));
       }
     }
     const waits = new Set<AbortController>();
@@ -137,10 +140,11 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
       try {
         const report = await tracker.wait(result.status === 'already-running', (event) => {
           const progress = event.progress >= 0 ? ` ${event.progress}%` : '';
+          const suffix = event.event === 'ended' ? ` ${runner.t('status.ended')}` : progress;
           this.status({
             fill: 'blue',
             shape: 'ring',
-            text: `${event.title || event.type}${event.event === 'ended' ? ` ${runner.t('status.ended')}` : progress}`,
+            text: `${shortened(event.title || event.type, STATUS_LENGTH - suffix.length)}${suffix}`,
           });
         });
         const finished = {
@@ -166,9 +170,13 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
       } catch (thrown) {
         const error = asButlerError(thrown);
         if (error.code === 'aborted') return;
-        this.status(errorStatus(error));
+        this.status(errorStatus(RED, error));
+        const forTask = new ButlerError(
+          error.code,
+          message('errors.forTask', { task: result.task, detail: error.messageRef }),
+        );
         // An Error (not a string), so that the Catch node gets msg.error.code too.
-        this.error(new ButlerError(error.code, `${result.task}: ${error.message}`), {
+        this.error(localized(RED, forTask), {
           ...base,
           payload: { ...payload, status: 'timeout' },
         });
@@ -176,11 +184,11 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
     };
 
     /** Where the name was looked for, for the words of a "no task" error. */
-    const taskSource =
+    const taskSource: MessageParam =
       taskType === 'msg'
         ? `msg.${config.task || TASK_PROPERTY}`
         : taskType === 'str' && !config.task
-          ? 'msg.task or msg.payload'
+          ? message('source.taskOrPayload')
           : `${taskType} ${config.task}`;
 
     const resolveTask = async (msg: NodeMessageInFlow): Promise<unknown> => {
@@ -196,7 +204,7 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
       if (CONTEXT_TYPES.has(taskType)) return evaluateContext(RED, this, config, msg);
       throw new ButlerError(
         'invalid-config',
-        `unknown task source "${taskType}": use all, str, msg, flow, global or env`,
+        message('errors.unknownTaskSource', { source: taskType }),
       );
     };
 
@@ -209,7 +217,7 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
         const validTasks = client.knownTaskNames();
         throw new ButlerError(
           'invalid-task',
-          `${runner.t('errors.noTask', { source: taskSource })} (valid tasks: all, ${validTasks.join(', ')})`,
+          message('errors.noTask', { source: taskSource, tasks: validTasks.join(', ') }),
           { validTasks },
         );
       }
@@ -222,7 +230,10 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
         const validTasks = client.knownTaskNames();
         throw new ButlerError(
           'invalid-task',
-          `the task name must be a string, got ${describeValue(task)}: use one of ${validTasks.join(', ')}`,
+          message('errors.taskNotText', {
+            value: describeValue(task),
+            tasks: validTasks.join(', '),
+          }),
           { validTasks },
         );
       }
@@ -287,11 +298,19 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
   RED.nodes.registerType(type, TaskActionNode as unknown as (this: Node, def: NodeDef) => void);
 }
 
-/** 75000 → "1 min 15 s": short enough for a status line. */
-function formatDuration(ms: number): string {
+/** 75000 → "1m 15s": short enough for a status line, and the same in every language. */
+export function formatDuration(ms: number): string {
   const seconds = Math.round(ms / 1000);
-  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 60) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes} min ${seconds % 60} s`;
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  if (minutes < 60) return `${minutes}m ${seconds % 60}s`;
+  return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
+}
+
+/** About what fits a status line (the clock comes on top). */
+const STATUS_LENGTH = 20;
+
+/** A server's activity title cut to fit the status line. */
+function shortened(text: string, length: number): string {
+  return text.length <= length ? text : `${text.slice(0, Math.max(1, length - 1))}…`;
 }

@@ -15,6 +15,39 @@
       return opt ? RED.nodes.getType(type)._(type + '.errors.' + key) : false;
     },
 
+    /**
+     * The words of a message the runtime sent (`{message, messageRef}`), in the editor's
+     * language: the reference is looked up in the package's catalog, which the build gives every
+     * node's catalog under "plex-butler"; the runtime's English words when a key is missing.
+     */
+    words: function (type, answer) {
+      if (!answer || typeof answer !== 'object') {
+        return '';
+      }
+      var english = typeof answer.message === 'string' ? answer.message : '';
+      var translate = RED.nodes.getType(type)._;
+      var missing = false;
+      function format(ref) {
+        var params = {};
+        Object.keys(ref.params || {}).forEach(function (name) {
+          var value = ref.params[name];
+          params[name] = value && typeof value === 'object' ? format(value) : value;
+        });
+        var key = 'plex-butler.' + ref.key;
+        var text = translate(key, params);
+        if (text === key) {
+          missing = true;
+        }
+        return text;
+      }
+      var ref = answer.messageRef;
+      if (!ref || typeof ref.key !== 'string') {
+        return english;
+      }
+      var text = format(ref);
+      return missing && english ? english : text;
+    },
+
     /** A node the user has named shows its label in italics. */
     labelStyle: function () {
       return this.name ? 'node_label_italic' : '';
@@ -34,17 +67,18 @@
 
     /**
      * Why a request to Node-RED's admin API failed, in words: the runtime's own message when its
-     * answer carries one, else what the HTTP outcome means. `say(key, vars)` translates one of
+     * answer carries one (in the editor's language, see words), else what the HTTP outcome
+     * means. `type` is the node type whose catalog to use; `say(key, vars)` translates one of
      * timeout, networkError, unauthorized, forbidden, notFound and httpError in the caller's
      * namespace; `withStatusText` adds the reason phrase to the status of httpError.
      */
-    describeHttpFailure: function (xhr, textStatus, say, withStatusText) {
+    describeHttpFailure: function (type, xhr, textStatus, say, withStatusText) {
       var answer = xhr && xhr.responseJSON;
       if (answer && answer.error && typeof answer.error.message === 'string') {
-        return answer.error.message;
+        return editor.common.words(type, answer.error);
       }
       if (answer && typeof answer.message === 'string' && answer.message) {
-        return answer.message;
+        return editor.common.words(type, answer);
       }
       if (textStatus === 'timeout') {
         return say('timeout');

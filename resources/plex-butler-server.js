@@ -177,15 +177,15 @@
         .postJson('plex-butler/test-connection', body)
         .done(function (answer) {
           if (answer && answer.ok === true) {
-            showResult('ok', answer.message || _('test.ok'));
+            showResult('ok', editor.common.words(TYPE, answer) || _('test.ok'));
           } else if (answer && typeof answer.message === 'string') {
-            showResult('error', answer.message);
+            showResult('error', editor.common.words(TYPE, answer));
           } else {
             showResult('error', _('test.failed', { message: _('test.badAnswer') }));
           }
         })
         .fail(function (xhr, textStatus) {
-          var message = editor.common.describeHttpFailure(xhr, textStatus, sayTest, true);
+          var message = editor.common.describeHttpFailure(TYPE, xhr, textStatus, sayTest, true);
           showResult('error', _('test.failed', { message: message }));
         })
         .always(function () {

@@ -210,10 +210,10 @@
           var list = answer && Array.isArray(answer.tasks) ? answer.tasks : [];
           if (list.length === 0) {
             fill(STATIC_TASKS);
-            showOffline(answer && answer.error && answer.error.message);
+            showOffline(editor.common.words(node.type, answer && answer.error));
           } else if (answer.source === 'static') {
             fill(list);
-            showOffline(answer.error && answer.error.message);
+            showOffline(editor.common.words(node.type, answer.error));
           } else {
             fill(list);
             note.text(_('list.live', { count: list.length }));
@@ -224,7 +224,9 @@
             return;
           }
           fill(STATIC_TASKS);
-          showOffline(editor.common.describeHttpFailure(xhr, textStatus, sayList, false));
+          showOffline(
+            editor.common.describeHttpFailure(node.type, xhr, textStatus, sayList, false),
+          );
         })
         .always(function () {
           if (thisRequest === requestNumber) {

@@ -49,6 +49,21 @@ for (const [type, align, keepStartOnly] of [
 if (existsSync(join(root, 'nodes/locales'))) {
   cpSync(join(root, 'nodes/locales'), join(nodesOut, 'locales'), { recursive: true });
 }
+// The library's messages (errors, status words) are the nodes' too: every node set's catalog
+// gets them under "plex-butler", for RED._ in the runtime and in the editor alike.
+for (const lang of readdirSync(join(root, 'lib/locales'))) {
+  const messages = JSON.parse(
+    readFileSync(join(root, 'lib/locales', lang, 'messages.json'), 'utf8'),
+  );
+  const dir = join(nodesOut, 'locales', lang);
+  for (const file of readdirSync(dir).filter((name) => name.endsWith('.json'))) {
+    const catalog = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    writeFileSync(
+      join(dir, file),
+      `${JSON.stringify({ ...catalog, 'plex-butler': messages }, null, 2)}\n`,
+    );
+  }
+}
 mkdirSync(join(nodesOut, 'icons'), { recursive: true });
 cpSync(join(root, 'icons'), join(nodesOut, 'icons'), { recursive: true });
 console.log('build: dist/ ready');

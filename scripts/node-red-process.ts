@@ -34,6 +34,8 @@ export interface StartNodeRedOptions {
   /** One user with every permission, or several, each with '*' (default) or 'read'. */
   adminAuth?: AdminUser | AdminUser[];
   credentialSecret?: string;
+  /** The runtime's language (settings.lang), e.g. 'de'; default: from the environment. */
+  lang?: string;
   /** Node-RED's output is appended here as it arrives. */
   logFile?: string;
   /** Also copy Node-RED's output to this process's stdout/stderr (for `npm start`). */
@@ -103,6 +105,7 @@ function settingsSource(options: StartNodeRedOptions, port: number): string {
     diagnostics: { enabled: false },
     editorTheme: { palette: { catalogues: [] }, tours: false },
     logging: { console: { level: 'info', metrics: false, audit: false } },
+    ...(options.lang ? { lang: options.lang } : {}),
   };
   if (options.adminAuth) {
     const bcrypt = requireFromNodeRed<Bcrypt>('bcryptjs');
@@ -297,7 +300,13 @@ export async function startNodeRed(options: StartNodeRedOptions): Promise<NodeRe
         // Not listening yet.
       }
     }
-    if (listening && /Started flows|Waiting for missing types/.test(output)) {
+    // Node-RED logs in its own language: English by default, German with lang: de.
+    if (
+      listening &&
+      /Started flows|Waiting for missing types|Flows sind gestartet|Warten auf Registrierung fehlender Typen/.test(
+        output,
+      )
+    ) {
       return { url, userDir, stop, output: () => output, waitForOutput };
     }
     await sleep(100);

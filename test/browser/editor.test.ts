@@ -70,9 +70,15 @@ function isReddish(color: string): boolean {
 
 /** Types into the config dialog what a user copies from Plex, and presses Test connection. */
 async function testConnection(page: Page, url: string, token: string): Promise<string> {
-  await page.locator('#node-config-input-url').pressSequentially(url);
-  await page.locator('#node-config-input-token').pressSequentially(token);
+  for (const [field, value] of [
+    ['#node-config-input-url', url],
+    ['#node-config-input-token', token],
+  ]) {
+    await page.locator(field).fill('');
+    await page.locator(field).pressSequentially(value);
+  }
   await page.locator('#node-config-plex-butler-server-test').click();
+  // The click handler clears the last result at once, so this waits for the new one.
   await page.locator(RESULT_DONE).waitFor();
   return visibleText(page.locator(RESULT));
 }
@@ -388,5 +394,18 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     ]) {
       assert.equal(await visibleText(paletteNode(page, type)), label, `palette label of ${type}`);
     }
+    // The runtime sends its message as a catalog reference: the dialog words it in German.
+    const tasks = await dragFromPalette(page, 'plex-butler-tasks', 400, 420);
+    await openNodeDialog(page, tasks);
+    await page.locator('#node-input-btn-server-add').click();
+    await page.locator('#node-config-input-url').waitFor();
+    await waitForTray(page);
+    const refused = await testConnection(page, started().sim.url, 'not-the-token');
+    assert.match(
+      refused,
+      /konnte nicht die Butler-Aufgaben lesen: Token vom Server abgelehnt \(401\): Token in der Server-Konfiguration prüfen/,
+    );
+    const connected = await testConnection(page, started().sim.url, started().sim.token);
+    assert.match(connected, /Verbunden mit Plex [\d.]+-?\w* \(\d+ Butler-Aufgaben\)/);
   });
 });

@@ -148,14 +148,19 @@ describe('one failure vocabulary for the client and the notification socket', fu
       'ESOMETHINGELSE',
     ]) {
       const error = Object.assign(new Error('connect failed http://secret@host'), { code });
-      const request = transportFailure(error, { baseUrl: url });
-      const socket = transportFailure(error, { baseUrl: url, channel: 'notification socket' });
+      const request = transportFailure(error, { baseUrl: url, timeoutMs: 1000 });
+      const socket = transportFailure(error, {
+        baseUrl: url,
+        channel: 'notification socket',
+        timeoutMs: 1000,
+      });
       assert.equal(socket.code, request.code, code);
       assert.equal(socket.retryable, request.retryable, code);
       assert.doesNotMatch(request.message, /secret/);
     }
     const unreachable = transportFailure(Object.assign(new Error(), { code: 'EHOSTUNREACH' }), {
       baseUrl: url,
+      timeoutMs: 1000,
     });
     assert.equal(unreachable.code, 'host-unreachable');
     assert.equal(unreachable.retryable, true);

@@ -16,6 +16,8 @@ const coreNodes = path.join(
 );
 
 interface I18n {
+  /** The i18next instance underneath. */
+  i: { loadLanguages(languages: string[], done: () => void): void };
   init(settings: Record<string, unknown>): void;
   registerMessageCatalog(namespace: string, dir: string, file: string): Promise<void>;
   _(key: string, options?: Record<string, unknown>): string;
@@ -33,8 +35,16 @@ const NODE_SETS = [
   'plex-butler-stop',
   'plex-butler-watch',
 ];
+/** Where the nodes find the library's messages: RED._('plex-butler.errors.timeout'). */
+const LIBRARY_CATALOG = 'plex-butler';
 const catalogsLoaded = (async () => {
   i18n.init({ lang: 'en-US' });
+  // The library's messages, which the build puts into every node set's catalog.
+  await i18n.registerMessageCatalog(
+    LIBRARY_CATALOG,
+    path.join(__dirname, '../../lib/locales'),
+    'messages.json',
+  );
   for (const set of NODE_SETS) {
     await i18n.registerMessageCatalog(
       set,
@@ -42,6 +52,8 @@ const catalogsLoaded = (async () => {
       `${set}.json`,
     );
   }
+  // Loaded up front: a look-up in a language not loaded yet would quietly give English.
+  await new Promise<void>((resolve) => i18n.i.loadLanguages(['en-US', 'de'], resolve));
 })();
 let language = 'en-US';
 
@@ -52,7 +64,11 @@ export function setLanguage(lang: string): void {
 
 /** Our keys start with the node type, which is also the catalog's namespace. */
 function translate(key: string, substitutions?: Record<string, unknown>): string {
-  return i18n._(`${key.split('.')[0]}:${key}`, { ...substitutions, lng: language });
+  const options = { ...substitutions, lng: language };
+  if (key.startsWith(`${LIBRARY_CATALOG}.`)) {
+    return i18n._(`${LIBRARY_CATALOG}:${key.slice(LIBRARY_CATALOG.length + 1)}`, options);
+  }
+  return i18n._(`${key.split('.')[0]}:${key}`, options);
 }
 
 type NodeModule = (RED: NodeAPI) => void;
