@@ -13,7 +13,9 @@ import {
   type MessageRef,
   type ButlerClientOptions,
 } from '../lib';
+import { derivedClientId } from './client-id';
 import { SERVER_TYPE, asButlerError, wordsOf, type ButlerServerNode } from './common';
+import { migrateConfig } from './migrations';
 
 interface ServerConfig extends NodeDef {
   url: string;
@@ -99,8 +101,13 @@ function clientFor(settings: ClientSettings): ButlerClient {
 }
 
 export = function registerServer(RED: NodeAPI): void {
-  function PlexButlerServerNode(this: ButlerServerNode, config: ServerConfig): void {
-    RED.nodes.createNode(this, config);
+  const userDir = (RED.settings as { userDir?: string }).userDir;
+
+  function PlexButlerServerNode(this: ButlerServerNode, saved: ServerConfig): void {
+    RED.nodes.createNode(this, saved);
+    const config = migrateConfig(SERVER_TYPE, saved);
+    // Its own and stable: a config without one (an imported example) gets one derived for it.
+    const clientId = config.clientId || derivedClientId(userDir, config.id);
     const credentials = (this.credentials ?? {}) as ServerCredentials;
     let client: ButlerClient | undefined;
     let clientOptions: ButlerClientOptions | undefined;
@@ -112,7 +119,7 @@ export = function registerServer(RED: NodeAPI): void {
       clientOptions = clientOptionsFor({
         url: config.url,
         token: credentials.token ?? '',
-        clientId: config.clientId || `node-red-plex-butler-${config.id}`,
+        clientId,
         verifyTls: config.verifyTls,
         ca: config.ca ?? '',
         timeout: config.timeout,
@@ -134,7 +141,7 @@ export = function registerServer(RED: NodeAPI): void {
       );
     }
     this.serverName = config.name || (this.baseUrl ? new URL(this.baseUrl).host : '');
-    this.clientId = config.clientId;
+    this.clientId = clientId;
     this.watchOptions ??= { pollIntervalMs: LIMITS.pollIntervalSeconds.default * 1000 };
     this.getClient = (): ButlerClient => {
       if (!client) {
@@ -203,7 +210,7 @@ export = function registerServer(RED: NodeAPI): void {
       url,
       token,
       clientId:
-        textOf(body.clientId) || deployed?.clientId || `node-red-plex-butler-${id || 'editor'}`,
+        textOf(body.clientId) || deployed?.clientId || derivedClientId(userDir, id || 'editor'),
       verifyTls: body.verifyTls,
       ca: textOf(body.ca),
       timeout: body.timeout,
@@ -255,6 +262,29 @@ export = function registerServer(RED: NodeAPI): void {
           const failure = asButlerError(error);
           res.json({ ok: false, code: failure.code, ...editorMessage(failure.messageRef) });
         });
+    },
+  );
+
+  /**
+   * The client identifier a config uses when its saved one is empty (or the one release 0.1.0's
+   * examples shared): derived from this installation and the node's id, the same as the runtime
+   * uses once deployed. The dialog fills it in, so that saving never registers a new device.
+   */
+  RED.httpAdmin.post(
+    '/plex-butler/client-id',
+    RED.auth.needsPermission(`${SERVER_TYPE}.read`),
+    (req: Request, res: Response) => {
+      const body = requestBody(req) as EditorSettings & { version?: unknown };
+      const id = textOf(body.id);
+      if (id === '') {
+        res.status(400).json({ clientId: null });
+        return;
+      }
+      const config = migrateConfig(SERVER_TYPE, {
+        clientId: textOf(body.clientId),
+        version: body.version,
+      });
+      res.json({ clientId: config.clientId || derivedClientId(userDir, id) });
     },
   );
 

@@ -1,5 +1,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { ButlerNodeRunner, clock, type DoneFunction, type SendFunction } from './common';
+import { migrateConfig } from './migrations';
+
+const TYPE = 'plex-butler-tasks';
 
 interface TasksConfig extends NodeDef {
   server: string;
@@ -9,9 +12,10 @@ interface TasksConfig extends NodeDef {
 }
 
 export = function registerTasks(RED: NodeAPI): void {
-  function PlexButlerTasksNode(this: Node, config: TasksConfig): void {
-    RED.nodes.createNode(this, config);
-    const runner = new ButlerNodeRunner(RED, this, config, 'plex-butler-tasks');
+  function PlexButlerTasksNode(this: Node, saved: TasksConfig): void {
+    RED.nodes.createNode(this, saved);
+    const config = migrateConfig(TYPE, saved);
+    const runner = new ButlerNodeRunner(RED, this, config, TYPE);
     const property = config.property || 'payload';
 
     this.on('input', (msg: NodeMessageInFlow, send: SendFunction, done: DoneFunction) => {
@@ -41,7 +45,7 @@ export = function registerTasks(RED: NodeAPI): void {
     });
   }
   RED.nodes.registerType(
-    'plex-butler-tasks',
+    TYPE,
     PlexButlerTasksNode as unknown as (this: Node, def: NodeDef) => void,
   );
 };

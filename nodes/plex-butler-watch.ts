@@ -16,6 +16,7 @@ import {
   shortReason,
   type ButlerServerNode,
 } from './common';
+import { migrateConfig } from './migrations';
 
 interface WatchConfig extends NodeDef {
   server: string;
@@ -89,8 +90,9 @@ class UpdateLimiter {
 }
 
 export = function registerWatch(RED: NodeAPI): void {
-  function PlexButlerWatchNode(this: Node, config: WatchConfig): void {
-    RED.nodes.createNode(this, config);
+  function PlexButlerWatchNode(this: Node, saved: WatchConfig): void {
+    RED.nodes.createNode(this, saved);
+    const config = migrateConfig(TYPE, saved);
     const t = (key: string, substitutions?: Record<string, string | number>): string =>
       RED._(`${TYPE}.${key}`, substitutions);
     const server = config.server

@@ -21,6 +21,7 @@ import {
   type DoneFunction,
   type SendFunction,
 } from './common';
+import { migrateConfig } from './migrations';
 
 interface TaskActionConfig extends NodeDef {
   server: string;
@@ -90,8 +91,9 @@ function evaluateContext(
 
 /** Start and stop differ only in the client call and the words on the status. */
 export function registerTaskAction(RED: NodeAPI, type: string, action: TaskAction): void {
-  function TaskActionNode(this: Node, config: TaskActionConfig): void {
-    RED.nodes.createNode(this, config);
+  function TaskActionNode(this: Node, saved: TaskActionConfig): void {
+    RED.nodes.createNode(this, saved);
+    const config = migrateConfig(type, saved);
     const runner = new ButlerNodeRunner(RED, this, config, type);
     const taskType = config.taskType || 'str';
     const waiting = action === 'start' && (config.wait === true || config.wait === 'true');

@@ -10,6 +10,19 @@
   var editor = (window.PlexButlerEditor = window.PlexButlerEditor || {});
 
   editor.common = {
+    /** The config version this release saves; nodes/migrations.ts reads the same number. */
+    CONFIG_VERSION: 2,
+
+    /** Every node's `version` default: new nodes get this release's; saved ones keep theirs. */
+    versionDefault: function () {
+      return { value: editor.common.CONFIG_VERSION };
+    },
+
+    /** oneditsave: the dialog saved the node in this release's shape. */
+    markCurrent: function () {
+      this.version = editor.common.CONFIG_VERSION;
+    },
+
     /** A validator's answer for a refused value: the message when the editor asks for one. */
     refused: function (type, key, opt) {
       return opt ? RED.nodes.getType(type)._(type + '.errors.' + key) : false;

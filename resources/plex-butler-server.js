@@ -100,10 +100,25 @@
       return node._(TYPE + '.' + key, vars);
     };
 
-    // --- client identifier: generated once, then kept -----------------------------
+    // --- client identifier: kept once there; the runtime's own when the saved one is unset --
     var clientIdInput = $('#node-config-input-clientId');
-    if (!clientIdInput.val()) {
-      clientIdInput.val(randomUuid());
+    var current = (node.version || 1) >= editor.common.CONFIG_VERSION;
+    if (!clientIdInput.val() || !current) {
+      // What the runtime uses (or would) for this node; a new one only if that cannot be had.
+      editor.common
+        .postJson('plex-butler/client-id', {
+          id: node.id,
+          clientId: clientIdInput.val(),
+          version: node.version,
+        })
+        .done(function (answer) {
+          clientIdInput.val(answer && answer.clientId ? answer.clientId : randomUuid());
+        })
+        .fail(function () {
+          if (!clientIdInput.val()) {
+            clientIdInput.val(randomUuid());
+          }
+        });
     }
 
     // --- numbers: fill the defaults in when the fields are empty ----------------------
@@ -198,6 +213,7 @@
     defaults: function () {
       return {
         name: { value: '' },
+        version: editor.common.versionDefault(),
         url: { value: '', required: true, validate: validateUrl },
         clientId: { value: '' },
         verifyTls: { value: true },

@@ -16,6 +16,7 @@
     defaults: function () {
       return {
         name: { value: '' },
+        version: editor.common.versionDefault(),
         server: { value: '', type: 'plex-butler-server', required: true },
         enabledOnly: { value: false },
         split: { value: false },

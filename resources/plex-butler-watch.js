@@ -17,6 +17,7 @@
     defaults: function () {
       return {
         name: { value: '' },
+        version: editor.common.versionDefault(),
         server: { value: '', type: 'plex-butler-server', required: true },
         typePrefix: { value: '' },
         titleContains: { value: '' },

@@ -302,6 +302,7 @@
     defaults: function (type) {
       var defaults = {
         name: { value: '' },
+        version: editor.common.versionDefault(),
         server: { value: '', type: 'plex-butler-server', required: true },
         task: { value: '', validate: taskValidator(type) },
         taskType: { value: 'str' },

@@ -87,6 +87,11 @@ function exampleFlow(plex: Plex): FlowNode[] {
   return flow;
 }
 
+/** The tabs as the editor shows them: their labels, quoted. */
+function tabLabels(flow: FlowNode[]): string[] {
+  return flow.filter((node) => node.type === 'tab').map((node) => `"${String(node.label)}"`);
+}
+
 /** The example replaces its own nodes (fixed ids); other tabs made in the editor are kept. */
 async function mergedFlows(url: string, example: FlowNode[]): Promise<FlowNode[]> {
   const response = await fetch(`${url}/flows`, { headers: { Accept: 'application/json' } });
@@ -98,6 +103,7 @@ async function mergedFlows(url: string, example: FlowNode[]): Promise<FlowNode[]
 
 async function main(): Promise<void> {
   const plex = await plexTarget();
+  const example = exampleFlow(plex);
   let nodeRed: NodeRedProcess | undefined;
   let stopping = false;
   const shutdown = (): void => {
@@ -116,7 +122,7 @@ async function main(): Promise<void> {
     }
     nodeRed = await startNodeRed({ userDir: USER_DIR, port, install: 'link', echo: true });
     if (stopping) return;
-    await deployFlow(nodeRed.url, await mergedFlows(nodeRed.url, exampleFlow(plex)));
+    await deployFlow(nodeRed.url, await mergedFlows(nodeRed.url, example));
   } catch (error) {
     // Ctrl-C during start-up: shutdown() is already stopping everything and exits 0.
     if (stopping) return;
@@ -128,7 +134,7 @@ async function main(): Promise<void> {
     [
       '',
       `Node-RED editor: ${nodeRed.url}/`,
-      `Deployed ${EXAMPLES.map((name) => `"${name}"`).join(' and ')} against ${shown(plex.url)} (user directory .node-red-dev/).`,
+      `Deployed the tabs ${tabLabels(example).join(' and ')} against ${shown(plex.url)} (user directory .node-red-dev/).`,
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),

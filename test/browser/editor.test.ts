@@ -11,6 +11,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { derivedClientId } from '../../nodes/client-id';
+import { CONFIG_VERSION } from '../../nodes/migrations';
 import { REPO_ROOT, startNodeRed, type NodeRedProcess } from '../../scripts/node-red-process';
 import {
   DEFAULT_TASKS,
@@ -259,6 +261,25 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
           exchange.status === 200,
       ),
       'the simulator was asked to start OptimizeDatabase',
+    );
+    // Deployed as this release saves nodes: a config version, and the server's client
+    // identifier the one the runtime derives for it (asked for when the dialog opened).
+    const flows = (await (await fetch(`${nodeRed.url}/flows`)).json()) as Array<{
+      id: string;
+      type: string;
+      version?: number;
+      clientId?: string;
+    }>;
+    const ours = flows.filter((node) => node.type.startsWith('plex-butler-'));
+    assert.ok(ours.length >= 2);
+    for (const node of ours) assert.equal(node.version, CONFIG_VERSION, `${node.type} version`);
+    const server = ours.find((node) => node.type === 'plex-butler-server');
+    assert.ok(server);
+    assert.equal(server.clientId, derivedClientId(userDir, server.id));
+    assert.equal(
+      sim.exchanges.at(-1)?.headers['x-plex-client-identifier'],
+      server.clientId,
+      'the runtime sends the same one',
     );
 
     await dismissNotifications(page);

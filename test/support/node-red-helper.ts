@@ -1,4 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import type { Node, NodeAPI } from 'node-red';
@@ -7,6 +9,13 @@ import type { Node, NodeAPI } from 'node-red';
 export const NODE_RED_MODULE = process.env.NODE_RED_MODULE ?? 'node-red';
 const runtimePath = require.resolve(NODE_RED_MODULE);
 helper.init(runtimePath);
+/**
+ * A user directory of the test run's own, for what nodes keep there (the installation seed of
+ * derived client identifiers): never the real ~/.node-red.
+ */
+export const TEST_USER_DIR = mkdtempSync(path.join(tmpdir(), 'plex-butler-helper-'));
+process.once('exit', () => rmSync(TEST_USER_DIR, { recursive: true, force: true }));
+helper.settings({ userDir: TEST_USER_DIR });
 /** Core nodes of the same Node-RED as the runtime under test. */
 const coreNodes = path.join(
   path.dirname(
