@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { PlexSimulator } from '../../simulator';
 import { STATIC_TASK_NAMES } from '../../lib';
+import { derivedClientId } from '../../nodes/client-id';
 import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
 import { selfSignedCertificate } from '../support/tls';
@@ -14,6 +15,7 @@ import {
   nextMessage,
   recordActions,
   spied,
+  TEST_USER_DIR,
   type FlowNode,
 } from '../support/node-red-helper';
 
@@ -518,7 +520,7 @@ describe('Node-RED nodes', function () {
       delete process.env.PLEX_BUTLER_TEST_TOKEN;
     });
 
-    it('sends the configured client identifier, and a stable one derived from the node id when empty', async () => {
+    it('sends the configured client identifier, and one derived for this installation when empty', async () => {
       await loadFlow(flow(tasksNode), credentials);
       let received = nextMessage('out');
       await send({});
@@ -529,9 +531,10 @@ describe('Node-RED nodes', function () {
       received = nextMessage('out');
       await send({});
       await received;
+      // Derived from this installation's seed and the node id: the same on every load.
       assert.equal(
         sim.exchanges.at(-1)?.headers['x-plex-client-identifier'],
-        'node-red-plex-butler-server',
+        derivedClientId(TEST_USER_DIR, 'server'),
       );
     });
 
