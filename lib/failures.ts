@@ -20,6 +20,7 @@ const TLS_ERROR_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
   'EPROTO',
   'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_PLEX_DIRECT_CERT',
 ]);
 
 /** The host is there in name but nothing comes back: asleep, switched off, or another network. */
@@ -163,6 +164,8 @@ export function tlsFailure(code: string, baseUrl: string): ButlerError {
   let advice: MessageRef;
   if (code === 'EPROTO' || code === 'ERR_SSL_WRONG_VERSION_NUMBER') {
     advice = message('errors.tlsNotHttps', { url: baseUrl.replace(/^(https|wss):/, 'http:') });
+  } else if (code === 'ERR_PLEX_DIRECT_CERT') {
+    advice = message('errors.tlsNotPlexDirect');
   } else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     advice = message('errors.tlsOtherName');
   } else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {

@@ -36,3 +36,18 @@ export { CompletionTracker, matchesActivity } from './completion';
 export type { ActivityMatch, CompletionOptions, CompletionReport } from './completion';
 export { parseActivityNotification } from './parse';
 export type { ActivityEventKind, ParsedActivityEvent } from './parse';
+export { PLEX_APP_AUTH_URL, PLEX_TV_URL, PlexTvClient } from './plextv';
+export type {
+  PlexAccount,
+  PlexConnection,
+  PlexPin,
+  PlexServerResource,
+  PlexTvOptions,
+} from './plextv';
+export { locateServer, rankConnections } from './locate';
+export type { LocateOptions, LocatedServer } from './locate';
+export { GDM_ADDRESS, discoverServers, parseGdmReply } from './gdm';
+export type { DiscoverOptions, DiscoveredServer } from './gdm';
+export { pinPlexDirectIdentity, probeIdentity } from './identity';
+export type { ProbeOptions, ProbedIdentity } from './identity';
+export { isPlexDirectCertificateOf, plexDirectAddress } from './plexdirect';

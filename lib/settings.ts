@@ -1,18 +1,37 @@
 import type https from 'node:https';
+import { rootCertificates } from 'node:tls';
 import { ButlerError } from './errors';
 import { message, type MessageParam, type MessageRef } from './messages';
+import { plexDirectIdentityCheck } from './plexdirect';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
 
 export interface TlsOptions {
   /** Verify the server's certificate (default true). */
   verify?: boolean;
-  /** Extra CA certificate(s), PEM, trusted on top of the system's. */
-  ca?: string | Buffer;
   /**
-   * Accept a valid certificate issued for another name: a `*.plex.direct` certificate reached
-   * through a LAN IP address. The chain is still verified.
+   * Extra CA certificate(s), PEM, trusted on top of the system's roots (Node's own `ca` option
+   * replaces them; here they are added).
+   */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** A client certificate and its key (PEM), e.g. from a Node-RED tls-config node. */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  passphrase?: string;
+  /** The name to send in SNI and to check the certificate against, when not the URL's host. */
+  servername?: string;
+  /**
+   * Accept a valid certificate issued for another name. The chain is still verified; prefer
+   * `plexDirect`, which accepts only the server's own plex.direct certificate.
    */
   allowNameMismatch?: boolean;
+  /**
+   * A server reached by its LAN address over HTTPS shows its `*.<id>.plex.direct`
+   * certificate: verify the chain, and accept the certificate only when it is the plex.direct
+   * certificate of this server (`machineIdentifier`, or the one `/identity` names, read
+   * without the token before anything else is sent).
+   */
+  plexDirect?: boolean;
+  machineIdentifier?: string;
 }
 
 export interface ButlerClientOptions {
@@ -153,6 +172,11 @@ export interface ResolvedSettings {
   taskListTtlMs: number;
   maxResponseBytes: number;
   maxSockets: number;
+  /**
+   * With `tls.plexDirect`: the machine identifier whose plex.direct certificate is accepted;
+   * known from the options, or set by the client once `/identity` has named it.
+   */
+  plexDirect?: { machineIdentifier?: string };
   /** For an https.Agent or a TLS socket: verification, extra CA, name-mismatch tolerance. */
   tlsOptions: https.AgentOptions;
 }
@@ -169,6 +193,13 @@ export function resolveSettings(options: ButlerClientOptions): ResolvedSettings 
     retries: checkNumber(retry.retries ?? DEFAULT_RETRY_POLICY.retries, LIMITS.retries),
   });
   const tls = options.tls ?? {};
+  const extraCa = (Array.isArray(tls.ca) ? tls.ca : tls.ca ? [tls.ca] : []).filter(
+    (pem) => String(pem).trim() !== '',
+  );
+  const plexDirect =
+    tls.plexDirect && tls.verify !== false
+      ? { machineIdentifier: tls.machineIdentifier?.trim() || undefined }
+      : undefined;
   return {
     baseUrl,
     headers: Object.freeze({
@@ -189,10 +220,19 @@ export function resolveSettings(options: ButlerClientOptions): ResolvedSettings 
     taskListTtlMs: options.taskListTtlMs ?? DEFAULT_TASK_LIST_TTL_MS,
     maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
     maxSockets: checkNumber(options.maxSockets, LIMITS.maxSockets),
+    ...(plexDirect ? { plexDirect } : {}),
     tlsOptions: {
       rejectUnauthorized: tls.verify !== false,
-      ...(tls.ca ? { ca: tls.ca } : {}),
-      ...(tls.allowNameMismatch ? { checkServerIdentity: () => undefined } : {}),
+      ...(extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {}),
+      ...(tls.cert ? { cert: tls.cert } : {}),
+      ...(tls.key ? { key: tls.key } : {}),
+      ...(tls.passphrase ? { passphrase: tls.passphrase } : {}),
+      ...(tls.servername ? { servername: tls.servername } : {}),
+      ...(plexDirect
+        ? { checkServerIdentity: plexDirectIdentityCheck(() => plexDirect.machineIdentifier) }
+        : tls.allowNameMismatch
+          ? { checkServerIdentity: () => undefined }
+          : {}),
     },
   };
 }

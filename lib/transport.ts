@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { ButlerError } from './errors';
 import { message } from './messages';
+import { plexDirectAddress, plexDirectLookup } from './plexdirect';
 import type { ResolvedSettings } from './settings';
 
 /** An HTTP answer as the client reads it: any status, the body as text. */
@@ -45,6 +46,8 @@ export class HttpTransport {
   private readonly secure: boolean;
   private readonly agent: http.Agent;
   private readonly hostname: string;
+  /** For plex.direct names: their address is in the name, no DNS needed. */
+  private readonly lookup: typeof plexDirectLookup | undefined;
   private readonly port: string;
   private readonly pathPrefix: string;
   private readonly headers: Readonly<Record<string, string>>;
@@ -69,6 +72,7 @@ export class HttpTransport {
       : new http.Agent(pool);
     // URL keeps IPv6 literals in brackets; a socket wants the bare address.
     this.hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.lookup = plexDirectAddress(this.hostname) ? plexDirectLookup : undefined;
     this.port = url.port || (secure ? '443' : '80');
     this.pathPrefix = url.pathname === '/' ? '' : url.pathname;
     this.headers = settings.headers;
@@ -98,6 +102,7 @@ export class HttpTransport {
         path: this.pathPrefix + path,
         headers: this.headers,
         agent: this.agent,
+        ...(this.lookup ? { lookup: this.lookup as never } : {}),
       });
       const open = this.open;
       open.add(req);

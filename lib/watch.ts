@@ -7,6 +7,7 @@ import { ButlerClient } from './client';
 import { ButlerError } from './errors';
 import { statusFailure, transportFailure } from './failures';
 import { message } from './messages';
+import { plexDirectAddress, plexDirectLookup } from './plexdirect';
 import { parseActivityNotification, type ActivityEventKind } from './parse';
 import { resolveSettings, type ButlerClientOptions, type ResolvedSettings } from './settings';
 import type { Activity } from './types';
@@ -170,6 +171,18 @@ export class ActivityWatcher extends EventEmitter<{
 
   private connect(): void {
     if (this.closed) return;
+    const plexDirect = this.settings.plexDirect;
+    if (plexDirect && !plexDirect.machineIdentifier) {
+      // The token goes out only to a server whose own plex.direct certificate was seen.
+      this.client.plexDirectIdentifier().then(
+        (machineIdentifier) => {
+          plexDirect.machineIdentifier = machineIdentifier;
+          this.connect();
+        },
+        (error: unknown) => this.lost(undefined, error, false),
+      );
+      return;
+    }
     const url = `${this.settings.baseUrl.replace(/^http/, 'ws')}${NOTIFICATIONS_PATH}?filters=activity`;
     const secure = url.startsWith('wss:');
     // Whether the TCP (TLS) connection came about: a handshake timeout before it is a host
@@ -177,13 +190,20 @@ export class ActivityWatcher extends EventEmitter<{
     let connected = false;
     const socket = new WebSocket(url, {
       createConnection: ((options: tls.ConnectionOptions & { host?: string }) => {
+        // plex.direct names carry their address: no DNS (see plexdirect.ts).
+        const lookup = plexDirectAddress(options.host ?? '') ? plexDirectLookup : undefined;
         const stream = secure
           ? tls.connect({
               ...options,
               path: undefined,
               servername: options.servername ?? (net.isIP(options.host ?? '') ? '' : options.host),
+              ...(lookup ? { lookup: lookup as never } : {}),
             })
-          : net.connect({ ...options, path: undefined } as net.NetConnectOpts);
+          : net.connect({
+              ...options,
+              path: undefined,
+              ...(lookup ? { lookup: lookup as never } : {}),
+            } as net.NetConnectOpts);
         stream.once(secure ? 'secureConnect' : 'connect', () => {
           connected = true;
         });

@@ -16,3 +16,11 @@ export {
 } from './plex-simulator';
 export { SIMULATED_VERSION } from './routes';
 export { DEFAULT_TASKS, type SimTask } from './tasks';
+export {
+  DEFAULT_ACCOUNT,
+  PlexTvSimulator,
+  type PlexTvSimulatorOptions,
+  type StandInAccount,
+  type StandInConnection,
+  type StandInServer,
+} from './plextv';

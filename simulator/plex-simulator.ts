@@ -36,6 +36,8 @@ export interface SimulatorOptions {
   port?: number;
   /** Serve HTTPS with this key and certificate. */
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /** The server's machine identifier (40 hex digits on real servers); default random. */
+  machineIdentifier?: string;
   /** How long a started task runs; default 3000. */
   taskDurationMs?: number;
   /** Base latency for every answer; default 0. */
@@ -97,7 +99,8 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
 
   private readonly options: SimulatorOptions;
   private readonly pathPrefix: string;
-  private readonly machineIdentifier = randomBytes(16).toString('hex');
+  /** What /identity names; random unless given (a plex.tv stand-in lists it). */
+  readonly machineIdentifier: string;
   private readonly notifications: NotificationHub;
   private latencyMs: number;
   private readonly faults = new FaultList();
@@ -116,6 +119,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     super();
     this.options = options;
     this.token = options.token ?? DEFAULT_TOKEN;
+    this.machineIdentifier = options.machineIdentifier ?? randomBytes(20).toString('hex');
     this.maxExchanges = exchangeLimit(options.maxExchanges);
     this.pathPrefix = normalizePrefix(options.pathPrefix);
     this.notifications = new NotificationHub(options.notifications ?? 'websocket');

@@ -5,7 +5,7 @@
  */
 import { describeProblems, SPEC_NAMES, validateExchange } from './contract/openapi-contract';
 import { locateSpecs } from './contract/spec-location';
-import { allExchanges, pathPrefixOf } from './support/exchange-log';
+import { allExchanges, pathPrefixOf, serviceOf } from './support/exchange-log';
 import { stopAllSimulators } from './support/simulator';
 
 /** Tests that send invalid requests on purpose (e.g. no token, to see the 401) set this header. */
@@ -16,7 +16,10 @@ function checkExchanges(): void {
   const checked = exchanges.filter((e) => e.headers[EXPECT_VIOLATION_HEADER] !== '1');
   const results = checked.map((exchange) => ({
     exchange,
-    problems: validateExchange(exchange, { pathPrefix: pathPrefixOf(exchange) }),
+    problems: validateExchange(exchange, {
+      pathPrefix: pathPrefixOf(exchange),
+      ...(serviceOf(exchange) ? { service: serviceOf(exchange) } : {}),
+    }),
   }));
   const problemCount = results.reduce((sum, r) => sum + r.problems.length, 0);
   const exempt = exchanges.length - checked.length;

@@ -218,6 +218,24 @@ function safeDecode(segment: string): string {
 export interface ValidateOptions {
   /** e.g. '/plex': stripped from the request path before looking for the operation. */
   pathPrefix?: string;
+  /**
+   * 'plex.tv': an exchange with (a stand-in of) plex.tv, checked against the operations a spec
+   * serves from plex.tv (`servers: https://plex.tv/api/v2`), with that base path stripped; one
+   * no spec describes (the PIN endpoints) is checked by none. Default: Plex Media Server.
+   */
+  service?: 'plex.tv';
+}
+
+/** The base path of an operation served from plex.tv, e.g. '/api/v2'; undefined for a PMS one. */
+function plexTvBase(pathItem: JsonObject, operation: unknown): string | undefined {
+  for (const owner of [operation, pathItem]) {
+    const servers = isObject(owner) && Array.isArray(owner.servers) ? owner.servers : [];
+    for (const server of servers) {
+      const url = isObject(server) && typeof server.url === 'string' ? server.url : '';
+      if (/^https:\/\/plex\.tv(\/|$)/.test(url)) return new URL(url).pathname.replace(/\/+$/, '');
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -490,11 +508,34 @@ function checkAgainstSpec(
   options: ValidateOptions,
 ): string[] {
   const method = exchange.method.toUpperCase();
-  const segments = requestSegments(exchange, options);
+  let segments = requestSegments(exchange, options);
+  if (options.service === 'plex.tv') {
+    // Only plex.tv's operations, at their base path: the rest of the spec is the server's.
+    const routes = spec.routes.filter((route) => {
+      const item = spec.doc.paths[route.template];
+      const base = plexTvBase(item, item[method.toLowerCase()]);
+      return base !== undefined && `/${segments.join('/')}`.startsWith(`${base}/`);
+    });
+    if (routes.length === 0) return [];
+    const item = spec.doc.paths[routes[0].template];
+    const base = plexTvBase(item, item[method.toLowerCase()]) ?? '';
+    segments = segments.slice(base.split('/').length - 1);
+    const described = routes.some((route) => matchRoute(route, segments) !== undefined);
+    if (!described) return [];
+  }
   const shownPath = `/${segments.join('/')}`;
   const matches = spec.routes
     .map((route) => ({ route, params: matchRoute(route, segments) }))
-    .filter((m): m is { route: Route; params: Record<string, string> } => m.params !== undefined);
+    .filter((m): m is { route: Route; params: Record<string, string> } => m.params !== undefined)
+    .filter(
+      (m) =>
+        (options.service === 'plex.tv') ===
+        (plexTvBase(
+          spec.doc.paths[m.route.template],
+          spec.doc.paths[m.route.template][method.toLowerCase()],
+        ) !==
+          undefined),
+    );
   if (matches.length === 0) return [`unknown path ${shownPath}`];
   const match = matches.find((m) =>
     isObject(spec.doc.paths[m.route.template][method.toLowerCase()]),

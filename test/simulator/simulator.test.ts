@@ -209,7 +209,7 @@ describe('PlexSimulator', function () {
       assert.equal(body.MediaContainer.size, 0);
       assert.equal(body.MediaContainer.claimed, true);
       assert.equal(body.MediaContainer.version, '1.41.3.9314-a0bfb8370');
-      assert.match(String(body.MediaContainer.machineIdentifier), /^[0-9a-f]{32}$/);
+      assert.match(String(body.MediaContainer.machineIdentifier), /^[0-9a-f]{40}$/);
       assert.equal(second.body, first.body);
     });
 
@@ -217,7 +217,7 @@ describe('PlexSimulator', function () {
       const answer = await request(`${sim.url}/identity`);
       assert.equal(answer.headers['content-type'], 'application/xml');
       assert.match(answer.body, /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<MediaContainer /);
-      assert.match(answer.body, / size="0" claimed="1" machineIdentifier="[0-9a-f]{32}" /);
+      assert.match(answer.body, / size="0" claimed="1" machineIdentifier="[0-9a-f]{40}" /);
     });
   });
 

@@ -26,11 +26,15 @@ function pathOfUrl(url: string | undefined): string {
   }
 }
 
-export function recordExchanges(sim: ExchangeSource): void {
+/** Exchanges with a plex.tv stand-in: checked against plex.tv's operations of the specs. */
+const plexTv = new WeakSet<RecordedExchange>();
+
+export function recordExchanges(sim: ExchangeSource, service?: 'plex.tv'): void {
   if (subscribed.has(sim)) return;
   subscribed.add(sim);
   sim.on('exchange', (exchange) => {
     exchanges.push(exchange);
+    if (service === 'plex.tv') plexTv.add(exchange);
     // Read at each exchange: the base URL is only known once the simulator has started.
     const prefix = pathOfUrl(sim.url);
     if (prefix) prefixes.set(exchange, prefix);
@@ -45,6 +49,11 @@ export function allExchanges(): RecordedExchange[] {
 /** The pathPrefix of the simulator that recorded this exchange ('' for none). */
 export function pathPrefixOf(exchange: RecordedExchange): string {
   return prefixes.get(exchange) ?? '';
+}
+
+/** 'plex.tv' for an exchange with a plex.tv stand-in, else undefined (Plex Media Server). */
+export function serviceOf(exchange: RecordedExchange): 'plex.tv' | undefined {
+  return plexTv.has(exchange) ? 'plex.tv' : undefined;
 }
 
 export function clearExchanges(): void {

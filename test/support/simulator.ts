@@ -2,11 +2,11 @@
  * The one way tests start a Plex simulator: every exchange is recorded for the contract check,
  * and whatever a test leaves running is stopped at the end of the run.
  */
-import { PlexSimulator } from '../../simulator';
-import type { SimulatorOptions } from '../../simulator';
+import { PlexSimulator, PlexTvSimulator } from '../../simulator';
+import type { PlexTvSimulatorOptions, SimulatorOptions } from '../../simulator';
 import { recordExchanges } from './exchange-log';
 
-const running = new Set<PlexSimulator>();
+const running = new Set<{ stop(): Promise<void> }>();
 
 export async function startSimulator(options?: SimulatorOptions): Promise<PlexSimulator> {
   // A test is short, and some read the log by index from a length taken before: keep it all.
@@ -26,6 +26,25 @@ export async function startSimulator(options?: SimulatorOptions): Promise<PlexSi
     throw error;
   }
   return sim;
+}
+
+/** A plex.tv stand-in; its /user and /resources exchanges are checked against the specs. */
+export async function startPlexTv(options?: PlexTvSimulatorOptions): Promise<PlexTvSimulator> {
+  const standIn = new PlexTvSimulator(options);
+  recordExchanges(standIn, 'plex.tv');
+  const stop = standIn.stop.bind(standIn);
+  standIn.stop = async (): Promise<void> => {
+    running.delete(standIn);
+    await stop();
+  };
+  running.add(standIn);
+  try {
+    await standIn.start();
+  } catch (error) {
+    running.delete(standIn);
+    throw error;
+  }
+  return standIn;
 }
 
 /** Stops every simulator still running; all are stopped even when some fail to. */

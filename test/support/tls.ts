@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -43,4 +43,77 @@ export function selfSignedCertificate(): TestCertificate {
     cert: readFileSync(join(dir, 'cert.pem'), 'utf8'),
   };
   return cached;
+}
+
+export interface PlexDirectCertificate extends TestCertificate {
+  /** The CA (PEM) that signed it, made for this run: trust it to accept the certificate. */
+  ca: string;
+}
+
+const plexDirect = new Map<string, PlexDirectCertificate>();
+
+/**
+ * A certificate for `*.<machineIdentifier>.plex.direct`, as Plex gives a server, signed by a CA
+ * made for this run (standing for the public CA that signs the real ones).
+ */
+export function plexDirectCertificate(machineIdentifier: string): PlexDirectCertificate {
+  const known = plexDirect.get(machineIdentifier);
+  if (known) return known;
+  const dir = mkdtempSync(join(tmpdir(), 'plex-butler-pd-'));
+  const file = (name: string): string => join(dir, name);
+  const run = (args: string[]): void => {
+    execFileSync('openssl', args, { stdio: 'ignore' });
+  };
+  run([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Test Plex CA',
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.pem'),
+  ]);
+  run([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    `/CN=*.${machineIdentifier}.plex.direct`,
+    '-keyout',
+    file('key.pem'),
+    '-out',
+    file('server.csr'),
+  ]);
+  writeFileSync(file('ext.cnf'), `subjectAltName=DNS:*.${machineIdentifier}.plex.direct\n`);
+  run([
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.pem'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    file('ext.cnf'),
+    '-out',
+    file('cert.pem'),
+  ]);
+  const made = {
+    ca: readFileSync(file('ca.pem'), 'utf8'),
+    key: readFileSync(file('key.pem'), 'utf8'),
+    cert: readFileSync(file('cert.pem'), 'utf8'),
+  };
+  plexDirect.set(machineIdentifier, made);
+  return made;
 }

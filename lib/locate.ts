@@ -1,0 +1,101 @@
+/**
+ * Which of a server's addresses to use: plex.tv lists several (LAN, public, relay; http and
+ * https). All are tried at once; the best that answers as that very server wins.
+ */
+import { ButlerError } from './errors';
+import { probeIdentity } from './identity';
+import { message } from './messages';
+import type { TlsOptions } from './settings';
+import type { PlexConnection, PlexServerResource } from './plextv';
+
+export interface LocateOptions {
+  clientIdentifier: string;
+  /** Per address; default 5000. */
+  timeoutMs?: number;
+  /** Extra CA, client certificate: as for the server itself. */
+  tls?: TlsOptions;
+  signal?: AbortSignal;
+}
+
+export interface LocatedServer {
+  url: string;
+  connection: PlexConnection;
+}
+
+/**
+ * The addresses in the order they are preferred: local, then remote, then relay, and https
+ * before http within each. A server shared with the account is not reached by its LAN
+ * addresses (they are the owner's LAN, not ours).
+ */
+export function rankConnections(server: PlexServerResource): PlexConnection[] {
+  const rank = (connection: PlexConnection): number =>
+    (connection.relay ? 4 : connection.local ? 0 : 2) + (connection.protocol === 'https' ? 0 : 1);
+  return server.connections
+    .filter((connection) => server.owned || !connection.local)
+    .filter((connection) => !server.httpsRequired || connection.protocol === 'https')
+    .map((connection, index) => ({ connection, index }))
+    .sort((a, b) => rank(a.connection) - rank(b.connection) || a.index - b.index)
+    .map(({ connection }) => connection);
+}
+
+/**
+ * Tries every address at once (GET /identity, no token); resolves with the most preferred one
+ * whose answer names the server's machine identifier, as soon as no better one can still win.
+ */
+export function locateServer(
+  server: PlexServerResource,
+  options: LocateOptions,
+): Promise<LocatedServer> {
+  const candidates = rankConnections(server);
+  return new Promise((resolve, reject) => {
+    if (candidates.length === 0) {
+      reject(noConnection(server));
+      return;
+    }
+    const outcome: Array<'pending' | 'failed' | 'found'> = candidates.map(() => 'pending');
+    let settled = false;
+    const decide = (): void => {
+      if (settled) return;
+      for (let index = 0; index < candidates.length; index++) {
+        if (outcome[index] === 'pending') return;
+        if (outcome[index] === 'found') {
+          settled = true;
+          resolve({
+            url: candidates[index].uri.replace(/\/+$/, ''),
+            connection: candidates[index],
+          });
+          return;
+        }
+      }
+      settled = true;
+      reject(noConnection(server));
+    };
+    candidates.forEach((connection, index) => {
+      probeIdentity({
+        url: connection.uri,
+        clientIdentifier: options.clientIdentifier,
+        timeoutMs: options.timeoutMs ?? 5000,
+        ...(options.tls ? { tls: options.tls } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      }).then(
+        ({ identity }) => {
+          outcome[index] =
+            identity.machineIdentifier === server.machineIdentifier ? 'found' : 'failed';
+          decide();
+        },
+        () => {
+          outcome[index] = 'failed';
+          decide();
+        },
+      );
+    });
+  });
+}
+
+function noConnection(server: PlexServerResource): ButlerError {
+  return new ButlerError(
+    'host-unreachable',
+    message('errors.noConnection', { name: server.name, count: server.connections.length }),
+    { retryable: true },
+  );
+}

@@ -1,0 +1,297 @@
+/**
+ * Connecting without hunting for a token: sign-in with a PIN at a plex.tv stand-in, the
+ * account's servers and the address that reaches each, GDM discovery on loopback, and the
+ * plex.direct certificate accepted for the server it belongs to and for no other.
+ */
+import { strict as assert } from 'node:assert';
+import { rootCertificates } from 'node:tls';
+import {
+  ActivityWatcher,
+  ButlerClient,
+  PlexTvClient,
+  discoverServers,
+  locateServer,
+  plexDirectAddress,
+  rankConnections,
+  resolveSettings,
+  type PlexServerResource,
+} from '../../lib';
+import { rejectsWithCode } from '../support/errors';
+import {
+  ACCOUNT_TOKEN,
+  FRIEND_ID,
+  HOME_ID,
+  SHARED_TOKEN,
+  startPlexWorld,
+  type PlexWorld,
+} from '../support/plex-world';
+import { startSimulator } from '../support/simulator';
+import { plexDirectCertificate } from '../support/tls';
+import { waitUntil } from '../support/wait';
+
+const CLIENT_ID = 'plextv-test-client-0001';
+
+describe('plex.tv: sign-in, servers, discovery, plex.direct', function () {
+  this.timeout(20_000);
+  let world: PlexWorld;
+  let plexTv: PlexTvClient;
+
+  before(async () => {
+    world = await startPlexWorld();
+  });
+  after(async () => {
+    await world.stop();
+  });
+  beforeEach(() => {
+    plexTv = new PlexTvClient({
+      clientIdentifier: CLIENT_ID,
+      plexTvUrl: world.plexTv.url,
+      appUrl: world.plexTv.appUrl,
+    });
+  });
+  afterEach(() => plexTv.close());
+
+  describe('PIN sign-in', () => {
+    it('a strong PIN, the approval page address, no token until approved, then the token', async () => {
+      const pin = await plexTv.createPin();
+      assert.match(pin.code, /^[a-z0-9]{25}$/);
+      assert.ok(pin.expiresAt > Date.now() + 800_000, 'a strong PIN lives 15 minutes');
+      const url = new URL(plexTv.authUrl(pin));
+      assert.equal(`${url.origin}${url.pathname}`, world.plexTv.appUrl);
+      const fragment = new URLSearchParams(url.hash.replace(/^#\?/, ''));
+      assert.equal(fragment.get('clientID'), CLIENT_ID);
+      assert.equal(fragment.get('code'), pin.code);
+      assert.equal(fragment.get('context[device][product]'), 'node-red-plex-butler');
+      assert.equal((await plexTv.checkPin(pin.id)).authToken, undefined);
+      assert.ok(world.plexTv.approve(pin.code));
+      assert.equal((await plexTv.checkPin(pin.id)).authToken, ACCOUNT_TOKEN);
+    });
+
+    it('a refused sign-in: plex.tv drops the PIN and checking it says not-found', async () => {
+      const pin = await plexTv.createPin();
+      world.plexTv.deny(pin.code);
+      await rejectsWithCode(plexTv.checkPin(pin.id), 'not-found');
+    });
+
+    it('a PIN is only found with the client identifier that made it', async () => {
+      const pin = await plexTv.createPin();
+      const other = new PlexTvClient({
+        clientIdentifier: 'someone-else',
+        plexTvUrl: world.plexTv.url,
+      });
+      try {
+        await rejectsWithCode(other.checkPin(pin.id), 'not-found');
+      } finally {
+        other.close();
+      }
+    });
+
+    it('the account of a token, and plex.tv words for a rejected one', async () => {
+      const account = await plexTv.account(ACCOUNT_TOKEN);
+      assert.equal(account.username, 'world-owner');
+      const error = await rejectsWithCode(plexTv.account('not-a-token'), 'unauthorized');
+      assert.match(error.message, /plex\.tv refused the token \(401\): sign in with Plex again/);
+      assert.doesNotMatch(error.message, /not-a-token/);
+    });
+  });
+
+  describe("the account's servers", () => {
+    let servers: PlexServerResource[];
+    beforeEach(async () => {
+      servers = await plexTv.servers(ACCOUNT_TOKEN);
+    });
+
+    it('lists servers with owner, presence, token and addresses', () => {
+      assert.deepEqual(
+        servers.map((server) => [
+          server.name,
+          server.machineIdentifier,
+          server.owned,
+          server.online,
+        ]),
+        [
+          ['Living room', HOME_ID, true, true],
+          ["Friend's server", FRIEND_ID, false, true],
+        ],
+      );
+      assert.equal(servers[1].accessToken, SHARED_TOKEN);
+      assert.equal(servers[0].connections.length, 3);
+    });
+
+    it("prefers local over remote and https over http; skips a shared server's LAN", () => {
+      assert.deepEqual(
+        rankConnections(servers[0]).map((connection) => connection.uri),
+        [world.plexDirectUrl, world.home.url, servers[0].connections[0].uri],
+      );
+      assert.deepEqual(
+        rankConnections(servers[1]).map((connection) => connection.uri),
+        [world.friend.url],
+      );
+    });
+
+    it('takes the https plex.direct address when its certificate is trusted, without DNS', async () => {
+      assert.equal(plexDirectAddress(new URL(world.plexDirectUrl).hostname), '127.0.0.1');
+      const found = await locateServer(servers[0], {
+        clientIdentifier: CLIENT_ID,
+        tls: { ca: world.certificate.ca },
+      });
+      assert.equal(found.url, world.plexDirectUrl);
+      const tokens = world.homeSecure.exchanges.map((exchange) => exchange.headers['x-plex-token']);
+      assert.deepEqual(tokens.filter(Boolean), [], 'the identity is read without a token');
+    });
+
+    it('falls back to the next address that answers as that server', async () => {
+      // Without the CA the https address fails its certificate check: http on the LAN is next.
+      const found = await locateServer(servers[0], { clientIdentifier: CLIENT_ID });
+      assert.equal(found.url, world.home.url);
+    });
+
+    it('never takes an address where another server answers', async () => {
+      const impostor: PlexServerResource = {
+        ...servers[1],
+        owned: true,
+        connections: [{ ...servers[0].connections[1], local: true }],
+      };
+      await rejectsWithCode(
+        locateServer(impostor, { clientIdentifier: CLIENT_ID }),
+        'host-unreachable',
+      );
+    });
+  });
+
+  describe('GDM discovery', () => {
+    it('finds the servers that answer the search, once each', async () => {
+      const found = await discoverServers({ address: world.plexTv.gdmAddress, timeoutMs: 300 });
+      assert.deepEqual(found, [
+        {
+          name: 'Living room',
+          machineIdentifier: HOME_ID,
+          version: '1.41.3.9314-a0bfb8370',
+          host: '127.0.0.1',
+          port: Number(new URL(world.home.url).port),
+          url: world.home.url,
+        },
+      ]);
+      assert.ok(world.plexTv.stats.gdmSearches >= 1);
+    });
+
+    it('refuses an address that is not ip:port', async () => {
+      await assert.rejects(discoverServers({ address: 'plex.local' }), /ip:port/);
+    });
+  });
+
+  describe('the plex.direct certificate of a server reached by its LAN address', () => {
+    const lanUrl = (): string => world.homeSecure.url;
+
+    it('verified as always: refused by name, as before', async () => {
+      const strict = new ButlerClient({
+        url: lanUrl(),
+        token: ACCOUNT_TOKEN,
+        clientIdentifier: CLIENT_ID,
+        tls: { ca: world.certificate.ca },
+        retry: { retries: 0 },
+      });
+      try {
+        await rejectsWithCode(strict.listTasks(), 'tls-error');
+      } finally {
+        strict.close();
+      }
+    });
+
+    it("accepted as the server's own: the identity is read first, without the token", async () => {
+      world.homeSecure.resetStats();
+      const client = new ButlerClient({
+        url: lanUrl(),
+        token: ACCOUNT_TOKEN,
+        clientIdentifier: CLIENT_ID,
+        tls: { ca: world.certificate.ca, plexDirect: true },
+        retry: { retries: 0 },
+      });
+      try {
+        assert.equal((await client.listTasks()).length, 22);
+        const [first, second] = world.homeSecure.exchanges;
+        assert.equal(first.path, '/identity');
+        assert.equal(first.headers['x-plex-token'], undefined);
+        assert.equal(second.headers['x-plex-token'], ACCOUNT_TOKEN);
+        assert.equal(await client.plexDirectIdentifier(), HOME_ID);
+      } finally {
+        client.close();
+      }
+    });
+
+    it("refused for a server whose certificate is another server's, and the token never goes", async () => {
+      const other = plexDirectCertificate('0000000000000000000000000000000000000bad');
+      const impostor = await startSimulator({
+        token: ACCOUNT_TOKEN,
+        tls: { key: other.key, cert: other.cert },
+      });
+      const client = new ButlerClient({
+        url: impostor.url,
+        token: ACCOUNT_TOKEN,
+        clientIdentifier: CLIENT_ID,
+        tls: { ca: other.ca, plexDirect: true },
+        retry: { retries: 0 },
+      });
+      try {
+        const error = await rejectsWithCode(client.listTasks(), 'tls-error');
+        assert.match(error.message, /not the plex\.direct certificate/);
+        assert.deepEqual(
+          impostor.exchanges.filter((exchange) => exchange.headers['x-plex-token'] !== undefined),
+          [],
+        );
+      } finally {
+        client.close();
+        await impostor.stop();
+      }
+    });
+
+    it("the chosen server's identifier is enforced when given", async () => {
+      const client = new ButlerClient({
+        url: lanUrl(),
+        token: ACCOUNT_TOKEN,
+        clientIdentifier: CLIENT_ID,
+        tls: { ca: world.certificate.ca, plexDirect: true, machineIdentifier: FRIEND_ID },
+        retry: { retries: 0 },
+      });
+      try {
+        await rejectsWithCode(client.listTasks(), 'tls-error');
+      } finally {
+        client.close();
+      }
+    });
+
+    it('the notification socket too', async () => {
+      const watcher = new ActivityWatcher(
+        {
+          url: lanUrl(),
+          token: ACCOUNT_TOKEN,
+          clientIdentifier: CLIENT_ID,
+          tls: { ca: world.certificate.ca, plexDirect: true },
+        },
+        { reconnectInitialMs: 50 },
+      );
+      try {
+        watcher.start();
+        await waitUntil(() => watcher.status.state === 'connected', 5000, 'connected');
+      } finally {
+        watcher.close();
+      }
+    });
+
+    it("a CA is trusted on top of the system's roots, not instead of them", () => {
+      const settings = resolveSettings({
+        url: lanUrl(),
+        token: 't',
+        clientIdentifier: 'c',
+        tls: { ca: world.certificate.ca },
+      });
+      const ca = settings.tlsOptions.ca as string[];
+      assert.equal(ca.length, rootCertificates.length + 1);
+      assert.ok(ca.includes(world.certificate.ca));
+      assert.equal(
+        resolveSettings({ url: lanUrl(), token: 't', clientIdentifier: 'c' }).tlsOptions.ca,
+        undefined,
+      );
+    });
+  });
+});
