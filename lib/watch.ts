@@ -101,8 +101,8 @@ export class ActivityWatcher extends EventEmitter<{
   activity: [ActivityEvent];
   status: [WatchStatus];
 }> {
-  private readonly settings: ResolvedSettings;
-  private readonly client: ButlerClient;
+  private settings: ResolvedSettings;
+  private client: ButlerClient;
   private readonly options: Required<WatchOptions>;
   private readonly tracked = new Map<string, Tracked>();
   private current: WatchStatus = { state: 'connecting' };
@@ -150,6 +150,22 @@ export class ActivityWatcher extends EventEmitter<{
     if (this.started || this.closed) return;
     this.started = true;
     this.connect();
+  }
+
+  /**
+   * Follows the server to another address (it was found again under a new one): the socket
+   * reconnects there, polls read there. Throws like the constructor for unusable options.
+   */
+  retarget(clientOptions: ButlerClientOptions): void {
+    if (this.closed) return;
+    const settings = resolveSettings(clientOptions);
+    const previous = this.client;
+    this.settings = settings;
+    this.client = new ButlerClient({ ...clientOptions, retry: { retries: 0 } });
+    this.pollController?.abort();
+    previous.close();
+    // A drop like any other: the close handler reconnects, now to the new address.
+    this.socket?.terminate();
   }
 
   close(): void {

@@ -29,7 +29,20 @@ export interface ButlerServerNode extends Node {
   releaseWatcher(): void;
   /** From the config: how often GET /activities is read when the socket is refused. */
   watchOptions: WatchOptions;
+  /**
+   * Looks the server up again on plex.tv by its identifier and moves to the address that
+   * answers now (a new public IP, a new plex.direct name). True when it moved.
+   */
+  relocate?(): Promise<boolean>;
 }
+
+/** Failures after which a server picked from the account may simply have moved. */
+export const MOVED_SERVER_CODES: ReadonlySet<string> = new Set([
+  'connection-refused',
+  'host-not-found',
+  'host-unreachable',
+  'tls-error',
+]);
 
 export type SendFunction = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 export type DoneFunction = (err?: Error) => void;
@@ -150,9 +163,22 @@ export class ButlerNodeRunner {
       return;
     }
     try {
-      const client = this.server.getClient();
+      const server = this.server;
       this.node.status({ fill: 'blue', shape: 'dot', text: this.t('status.requesting') });
-      const status = await work(client, this.lifetime.signal);
+      let status: NodeStatus;
+      try {
+        status = await work(server.getClient(), this.lifetime.signal);
+      } catch (thrown) {
+        // Nothing reached the server: if it moved, once more at its new address.
+        const moved =
+          !this.closing &&
+          thrown instanceof ButlerError &&
+          MOVED_SERVER_CODES.has(thrown.code) &&
+          server.relocate !== undefined &&
+          (await server.relocate());
+        if (!moved) throw thrown;
+        status = await work(server.getClient(), this.lifetime.signal);
+      }
       if (this.closing) return done();
       this.node.status(status);
       done();

@@ -20,8 +20,12 @@ type Step = (config: Config) => Config;
 /** STEPS[type][n] turns version n + 1 into version n + 2. */
 const STEPS: Record<string, Step[]> = {
   'plex-butler-server': [
-    (config) =>
-      config.clientId === SHARED_EXAMPLE_CLIENT_ID ? { ...config, clientId: '' } : config,
+    (config) => ({
+      ...config,
+      clientId: config.clientId === SHARED_EXAMPLE_CLIENT_ID ? '' : config.clientId,
+      // The "Verify TLS certificate" box became a choice of three.
+      tlsMode: config.verifyTls === false || config.verifyTls === 'false' ? 'off' : 'verify',
+    }),
   ],
 };
 

@@ -12,15 +12,39 @@ import {
   normaliseBaseUrl,
   type MessageRef,
   type ButlerClientOptions,
+  PlexTvClient,
+  discoverServers,
+  locateServer,
+  type PlexTvOptions,
+  type TlsOptions,
 } from '../lib';
 import { derivedClientId } from './client-id';
-import { SERVER_TYPE, asButlerError, wordsOf, type ButlerServerNode } from './common';
+import { SignIns, type PlexButlerSettings } from './sign-in';
+import {
+  MOVED_SERVER_CODES,
+  SERVER_TYPE,
+  asButlerError,
+  wordsOf,
+  type ButlerServerNode,
+} from './common';
+
+/** How often a server picked from the account may be looked up again on plex.tv. */
+const RELOCATE_EVERY_MS = 60_000;
 import { migrateConfig } from './migrations';
+
+/** verify: the usual check; plex-direct: a LAN address with the server's own plex.direct
+ * certificate; off: no check at all. */
+type TlsMode = 'verify' | 'plex-direct' | 'off';
+const TLS_MODES: readonly string[] = ['verify', 'plex-direct', 'off'];
 
 interface ServerConfig extends NodeDef {
   url: string;
   clientId: string;
-  verifyTls: boolean | string;
+  tlsMode?: string;
+  /** A Node-RED tls-config node: a CA and a client certificate, added to ours. */
+  tls?: string;
+  /** The server's machine identifier, when it was picked from the account's servers. */
+  machineId?: string;
   ca: string;
   timeout: number | string;
   retries: number | string;
@@ -30,6 +54,8 @@ interface ServerConfig extends NodeDef {
 
 interface ServerCredentials {
   token?: string;
+  /** The plex.tv token of a sign-in: lists the account's servers, finds a moved one again. */
+  accountToken?: string;
 }
 
 /** What the editor sends to the admin endpoints: the dialog's current, maybe unsaved, values. */
@@ -39,10 +65,14 @@ interface EditorSettings {
   url?: unknown;
   token?: unknown;
   clientId?: unknown;
-  verifyTls?: unknown;
+  tlsMode?: unknown;
+  tls?: unknown;
+  machineId?: unknown;
   ca?: unknown;
   timeout?: unknown;
   retries?: unknown;
+  /** A sign-in of the dialog (sign-in, server list, choosing a server). */
+  session?: unknown;
 }
 
 /** The editor's placeholder for a saved password that was not changed. */
@@ -63,7 +93,9 @@ interface ClientSettings {
   url: string;
   token: string;
   clientId: string;
-  verifyTls: unknown;
+  tlsMode: unknown;
+  tls: string;
+  machineId: string;
   ca: string;
   timeout: unknown;
   retries: unknown;
@@ -80,28 +112,68 @@ function wantsSavedToken(body: EditorSettings): boolean {
   return token === '' || token === SAVED_PASSWORD;
 }
 
-function clientOptionsFor(settings: ClientSettings): ButlerClientOptions {
-  return {
-    url: settings.url,
-    token: settings.token,
-    clientIdentifier: settings.clientId,
-    tls: {
-      verify: settings.verifyTls !== false && settings.verifyTls !== 'false',
-      ...(settings.ca.trim() !== '' ? { ca: settings.ca } : {}),
-    },
-    // Checked by the library: empty means the default, anything else must be in range.
-    timeoutMs: settings.timeout as number | undefined,
-    retry: { retries: settings.retries as number | undefined },
-    deviceName: 'Node-RED',
-  };
-}
-
-function clientFor(settings: ClientSettings): ButlerClient {
-  return new ButlerClient(clientOptionsFor(settings));
+interface TlsConfigNode {
+  addTLSOptions(options: Record<string, unknown>): Record<string, unknown>;
 }
 
 export = function registerServer(RED: NodeAPI): void {
   const userDir = (RED.settings as { userDir?: string }).userDir;
+  /** settings.js `plexButler`: plex.tv's addresses (a stand-in's in tests), the GDM address. */
+  const plexButlerSettings = (): PlexButlerSettings =>
+    (RED.settings as { plexButler?: PlexButlerSettings }).plexButler ?? {};
+  const plexTvOptions = (clientIdentifier: string): PlexTvOptions => ({
+    clientIdentifier,
+    deviceName: 'Node-RED',
+    plexTvUrl: plexButlerSettings().plexTvUrl,
+    appUrl: plexButlerSettings().appUrl,
+  });
+  const signIns = new SignIns(RED, plexButlerSettings, plexTvOptions);
+  /** The address the runtime itself found for a config in a sign-in: its saved token may go there. */
+  const pickedUrls = new Map<string, string>();
+
+  /** Our TLS mode, our CA and a tls-config node's CA and client certificate, together. */
+  function tlsOptionsFor(settings: ClientSettings): TlsOptions {
+    const mode: TlsMode = TLS_MODES.includes(String(settings.tlsMode))
+      ? (settings.tlsMode as TlsMode)
+      : 'verify';
+    const node = settings.tls
+      ? (RED.nodes.getNode(settings.tls) as unknown as TlsConfigNode | null)
+      : null;
+    const extra = node && typeof node.addTLSOptions === 'function' ? node.addTLSOptions({}) : {};
+    const ca = [settings.ca, extra.ca].filter(
+      (pem): pem is string | Buffer =>
+        (typeof pem === 'string' || Buffer.isBuffer(pem)) && String(pem).trim() !== '',
+    );
+    return {
+      verify: mode !== 'off' && extra.rejectUnauthorized !== false,
+      ...(mode === 'plex-direct' ? { plexDirect: true } : {}),
+      ...(settings.machineId ? { machineIdentifier: settings.machineId } : {}),
+      ...(ca.length > 0 ? { ca } : {}),
+      ...(extra.cert ? { cert: extra.cert as string } : {}),
+      ...(extra.key ? { key: extra.key as string } : {}),
+      ...(typeof extra.passphrase === 'string' ? { passphrase: extra.passphrase } : {}),
+      ...(typeof extra.servername === 'string' && extra.servername
+        ? { servername: extra.servername }
+        : {}),
+    };
+  }
+
+  function clientOptionsFor(settings: ClientSettings): ButlerClientOptions {
+    return {
+      url: settings.url,
+      token: settings.token,
+      clientIdentifier: settings.clientId,
+      tls: tlsOptionsFor(settings),
+      // Checked by the library: empty means the default, anything else must be in range.
+      timeoutMs: settings.timeout as number | undefined,
+      retry: { retries: settings.retries as number | undefined },
+      deviceName: 'Node-RED',
+    };
+  }
+
+  function clientFor(settings: ClientSettings): ButlerClient {
+    return new ButlerClient(clientOptionsFor(settings));
+  }
 
   function PlexButlerServerNode(this: ButlerServerNode, saved: ServerConfig): void {
     RED.nodes.createNode(this, saved);
@@ -120,7 +192,9 @@ export = function registerServer(RED: NodeAPI): void {
         url: config.url,
         token: credentials.token ?? '',
         clientId,
-        verifyTls: config.verifyTls,
+        tlsMode: config.tlsMode,
+        tls: config.tls ?? '',
+        machineId: config.machineId ?? '',
         ca: config.ca ?? '',
         timeout: config.timeout,
         retries: config.retries,
@@ -156,6 +230,11 @@ export = function registerServer(RED: NodeAPI): void {
       }
       if (!watcher) {
         watcher = new ActivityWatcher(clientOptions, this.watchOptions);
+        watcher.on('status', (status) => {
+          if (status.state === 'reconnecting' && MOVED_SERVER_CODES.has(status.error?.code ?? '')) {
+            void this.relocate?.();
+          }
+        });
         watcher.start();
       }
       watcherUsers += 1;
@@ -168,10 +247,53 @@ export = function registerServer(RED: NodeAPI): void {
         watcher = undefined;
       }
     };
+    const retired = new Set<ButlerClient>();
+    let lastLookup = 0;
+    this.relocate = async (): Promise<boolean> => {
+      const accountToken = credentials.accountToken;
+      const machineIdentifier = config.machineId;
+      if (!machineIdentifier || !accountToken || !clientOptions || !client) return false;
+      // plex.tv is asked at most once a minute, whatever fails how often.
+      if (Date.now() - lastLookup < RELOCATE_EVERY_MS) return false;
+      lastLookup = Date.now();
+      const plexTv = new PlexTvClient(plexTvOptions(clientId));
+      try {
+        const server = (await plexTv.servers(accountToken)).find(
+          (candidate) => candidate.machineIdentifier === machineIdentifier,
+        );
+        if (!server) return false;
+        const found = await locateServer(server, {
+          clientIdentifier: clientId,
+          ...(clientOptions.tls ? { tls: clientOptions.tls } : {}),
+        });
+        const url = normaliseBaseUrl(found.url);
+        if (url === this.baseUrl || !clientOptions || !client) return false;
+        const moved: ButlerClientOptions = { ...clientOptions, url };
+        const previous = client;
+        client = new ButlerClient(moved);
+        clientOptions = moved;
+        this.baseUrl = url;
+        // Requests under way at the old address finish there; the client goes after that.
+        retired.add(previous);
+        setTimeout(() => {
+          retired.delete(previous);
+          previous.close();
+        }, 30_000).unref();
+        watcher?.retarget(moved);
+        this.log(wordsOf(RED, message('message.serverMoved', { name: this.serverName, url })));
+        return true;
+      } catch {
+        return false;
+      } finally {
+        plexTv.close();
+      }
+    };
     this.on('close', (done: () => void) => {
       watcher?.close();
       watcher = undefined;
       client?.close();
+      for (const previous of retired) previous.close();
+      retired.clear();
       done();
     });
   }
@@ -180,7 +302,7 @@ export = function registerServer(RED: NodeAPI): void {
     SERVER_TYPE,
     PlexButlerServerNode as unknown as (this: Node, def: NodeDef) => void,
     {
-      credentials: { token: { type: 'password' } },
+      credentials: { token: { type: 'password' }, accountToken: { type: 'password' } },
     },
   );
 
@@ -195,11 +317,15 @@ export = function registerServer(RED: NodeAPI): void {
     let token: string;
     if (wantsSavedToken(body)) {
       const saved = id ? ((RED.nodes.getCredentials(id) ?? {}) as ServerCredentials) : {};
-      const deployedUrl = deployed?.baseUrl;
-      if (!saved.token || deployedUrl === undefined) {
+      // Where a saved token may go: the deployed URL, or the one this runtime found for the
+      // config in a sign-in. Never an address typed into the dialog.
+      const allowed = [deployed?.baseUrl, pickedUrls.get(id)].filter(
+        (known): known is string => known !== undefined,
+      );
+      if (!saved.token || allowed.length === 0) {
         throw new ButlerError('invalid-config', message('errors.noTokenEntered'));
       }
-      if (normaliseBaseUrl(url) !== deployedUrl) {
+      if (!allowed.includes(normaliseBaseUrl(url))) {
         throw new ButlerError('invalid-config', message('errors.urlDiffers'));
       }
       token = resolveEnv(saved.token);
@@ -211,7 +337,9 @@ export = function registerServer(RED: NodeAPI): void {
       token,
       clientId:
         textOf(body.clientId) || deployed?.clientId || derivedClientId(userDir, id || 'editor'),
-      verifyTls: body.verifyTls,
+      tlsMode: body.tlsMode,
+      tls: textOf(body.tls),
+      machineId: textOf(body.machineId),
       ca: textOf(body.ca),
       timeout: body.timeout,
       // The editor waits for the answer: one attempt, no backoff.
@@ -394,4 +522,171 @@ export = function registerServer(RED: NodeAPI): void {
       }
     },
   );
+
+  // ---- Sign in with Plex, the account's servers, discovery ---------------------------------
+  // All of them make the runtime talk to plex.tv or the network, or change a config's token:
+  // write permission, like Test connection.
+  const mayChange = RED.auth.needsPermission(`${SERVER_TYPE}.write`);
+
+  function failed(res: Response, error: unknown, status = 200): void {
+    const failure = asButlerError(error);
+    res
+      .status(status)
+      .json({ ok: false, error: { code: failure.code, ...editorMessage(failure.messageRef) } });
+  }
+
+  /** The config node's own client identifier: plex.tv lists it as the device that signed in. */
+  function clientIdFor(body: EditorSettings, id: string): string {
+    const deployed = RED.nodes.getNode(id) as ButlerServerNode | null;
+    return textOf(body.clientId) || deployed?.clientId || derivedClientId(userDir, id);
+  }
+
+  /** The plex.tv token for a config: of the dialog's sign-in, else the one saved with it. */
+  function accountTokenFor(body: EditorSettings, id: string): string {
+    const fromSession = signIns.accountToken(textOf(body.session), id);
+    const saved = (RED.nodes.getCredentials(id) ?? {}) as ServerCredentials;
+    const token = fromSession ?? saved.accountToken;
+    if (!token) throw new ButlerError('invalid-config', message('errors.noAccount'));
+    return token;
+  }
+
+  function configIdOrRefuse(body: EditorSettings, res: Response): string | undefined {
+    const id = textOf(body.id);
+    if (id === '') {
+      failed(res, new ButlerError('invalid-config', message('errors.configUnusable')), 400);
+      return undefined;
+    }
+    return id;
+  }
+
+  RED.httpAdmin.post('/plex-butler/sign-in', mayChange, async (req: Request, res: Response) => {
+    const body = requestBody(req);
+    const id = configIdOrRefuse(body, res);
+    if (id === undefined) return;
+    try {
+      const started = await signIns.start(id, clientIdFor(body, id));
+      res.json({ ok: true, ...started });
+    } catch (error) {
+      failed(res, error);
+    }
+  });
+
+  function signInAnswer(res: Response, view: ReturnType<SignIns['status']>): void {
+    if (!view) {
+      res.status(404).json({ ok: false, state: 'unknown' });
+      return;
+    }
+    res.json({
+      ok: true,
+      state: view.state,
+      expiresAt: view.expiresAt,
+      ...(view.username ? { username: view.username } : {}),
+      ...(view.message ? editorMessage(view.message) : {}),
+    });
+  }
+
+  RED.httpAdmin.post('/plex-butler/sign-in/status', mayChange, (req: Request, res: Response) => {
+    const body = requestBody(req);
+    signInAnswer(res, signIns.status(textOf(body.session), textOf(body.id)));
+  });
+
+  RED.httpAdmin.post('/plex-butler/sign-in/cancel', mayChange, (req: Request, res: Response) => {
+    const body = requestBody(req) as EditorSettings & { closed?: unknown };
+    signInAnswer(res, signIns.cancel(textOf(body.session), textOf(body.id), body.closed === true));
+  });
+
+  RED.httpAdmin.post('/plex-butler/servers', mayChange, async (req: Request, res: Response) => {
+    const body = requestBody(req);
+    const id = configIdOrRefuse(body, res);
+    if (id === undefined) return;
+    const plexTv = new PlexTvClient(plexTvOptions(clientIdFor(body, id)));
+    try {
+      const servers = await plexTv.servers(accountTokenFor(body, id));
+      res.json({
+        ok: true,
+        // Names and states only: no token and no address goes to the editor from here.
+        servers: servers.map(({ machineIdentifier, name, owned, online }) => ({
+          machineIdentifier,
+          name,
+          owned,
+          online,
+        })),
+      });
+    } catch (error) {
+      failed(res, error);
+    } finally {
+      plexTv.close();
+    }
+  });
+
+  RED.httpAdmin.post(
+    '/plex-butler/servers/choose',
+    mayChange,
+    async (req: Request, res: Response) => {
+      const body = requestBody(req) as EditorSettings & { machineIdentifier?: unknown };
+      const id = configIdOrRefuse(body, res);
+      if (id === undefined) return;
+      const clientIdentifier = clientIdFor(body, id);
+      const plexTv = new PlexTvClient(plexTvOptions(clientIdentifier));
+      try {
+        const accountToken = accountTokenFor(body, id);
+        const wanted = textOf(body.machineIdentifier);
+        const server = (await plexTv.servers(accountToken)).find(
+          (candidate) => candidate.machineIdentifier === wanted,
+        );
+        if (!server) {
+          throw new ButlerError('not-found', message('errors.unknownServer', { id: wanted }));
+        }
+        const found = await locateServer(server, {
+          clientIdentifier,
+          tls: tlsOptionsFor({
+            url: '',
+            token: '',
+            clientId: clientIdentifier,
+            tlsMode: 'verify',
+            tls: textOf(body.tls),
+            machineId: '',
+            ca: textOf(body.ca),
+            timeout: undefined,
+            retries: 0,
+          }),
+        });
+        // A shared server takes its own token from the list; the owner's takes the account's.
+        const serverToken = server.owned ? accountToken : (server.accessToken ?? accountToken);
+        signIns.keep(id, { token: serverToken, accountToken });
+        const url = normaliseBaseUrl(found.url);
+        pickedUrls.set(id, url);
+        res.json({
+          ok: true,
+          url,
+          name: server.name,
+          machineIdentifier: server.machineIdentifier,
+          owned: server.owned,
+          local: found.connection.local,
+          relay: found.connection.relay,
+        });
+      } catch (error) {
+        failed(res, error);
+      } finally {
+        plexTv.close();
+      }
+    },
+  );
+
+  RED.httpAdmin.post('/plex-butler/discover', mayChange, async (_req: Request, res: Response) => {
+    try {
+      const address = plexButlerSettings().discoveryAddress;
+      const servers = await discoverServers(address ? { address } : {});
+      res.json({ ok: true, servers });
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      failed(
+        res,
+        new ButlerError(
+          'bad-response',
+          message('errors.discovery', { code: typeof code === 'string' ? code : 'error' }),
+        ),
+      );
+    }
+  });
 };

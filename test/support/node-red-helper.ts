@@ -97,6 +97,8 @@ export const watchNode = withCatalog(require('../../nodes/plex-butler-watch'));
 // The helper does not load core nodes by itself; Catch nodes check how errors reach flows.
 const catchNode = require(path.join(coreNodes, '25-catch'));
 const completeNode = require(path.join(coreNodes, '24-complete'));
+// Node-RED's tls-config: a server config may take its CA and client certificate from one.
+const tlsNode = require(path.join(coreNodes, '../network/05-tls'));
 export const allNodes = [
   serverNode,
   tasksNode,
@@ -105,6 +107,7 @@ export const allNodes = [
   watchNode,
   catchNode,
   completeNode,
+  tlsNode,
 ];
 /* eslint-enable @typescript-eslint/no-require-imports */
 

@@ -1,0 +1,368 @@
+/**
+ * The server config's editor routes for connecting without a token by hand, in a Node-RED
+ * runtime against the plex.tv stand-in: sign-in (approved, refused, expired, cancelled, tab
+ * closed), the account's servers, choosing one (its token kept on the runtime side only),
+ * discovery; and, deployed, the TLS modes, a tls-config node, and a server that moved.
+ */
+import { strict as assert } from 'node:assert';
+import {
+  ACCOUNT_TOKEN,
+  FRIEND_ID,
+  HOME_ID,
+  SHARED_TOKEN,
+  startPlexWorld,
+  type PlexWorld,
+} from '../support/plex-world';
+import {
+  TEST_USER_DIR,
+  helper,
+  lastStatus,
+  loadFlow,
+  nextMessage,
+  type FlowNode,
+} from '../support/node-red-helper';
+
+/** Asks again until `done` holds for the answer, or fails after `ms`. */
+async function askUntil(
+  ask: () => Promise<Answer>,
+  done: (answer: Answer) => boolean,
+  ms = 5000,
+): Promise<Answer> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const answer = await ask();
+    if (done(answer)) return answer;
+    if (Date.now() > until) throw new Error(`no end in ${ms} ms: ${JSON.stringify(answer)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const CONFIG_ID = 'sign-in-server';
+const CLIENT_ID = 'c0ffee00-0000-4000-8000-0000000051a1';
+
+interface Answer {
+  ok: boolean;
+  state?: string;
+  username?: string;
+  message?: string;
+  session?: string;
+  authUrl?: string;
+  servers?: Array<Record<string, unknown>>;
+  url?: string;
+  error?: { code: string; message: string };
+  [key: string]: unknown;
+}
+
+describe('server config: Sign in with Plex, pick the server, discover (runtime)', function () {
+  this.timeout(20_000);
+  let world: PlexWorld;
+  let answers: string[];
+
+  before(async () => {
+    world = await startPlexWorld();
+    (helper.settings as (settings: Record<string, unknown>) => unknown)({
+      userDir: TEST_USER_DIR,
+      plexButler: {
+        plexTvUrl: world.plexTv.url,
+        appUrl: world.plexTv.appUrl,
+        discoveryAddress: world.plexTv.gdmAddress,
+        pinPollMs: 200,
+      },
+    });
+  });
+  after(async () => {
+    (helper.settings as (settings: Record<string, unknown>) => unknown)({ userDir: TEST_USER_DIR });
+    await world.stop();
+  });
+  beforeEach(async () => {
+    answers = [];
+    // An undeployed config (the dialog of a new one): only the editor's routes are there.
+    await loadFlow([{ id: 'tab', type: 'tab' }]);
+  });
+  afterEach(async () => {
+    await helper.unload();
+    // Nothing that left the runtime for the editor may hold a token.
+    for (const text of answers) {
+      for (const token of [ACCOUNT_TOKEN, SHARED_TOKEN])
+        assert.doesNotMatch(text, new RegExp(token));
+    }
+  });
+
+  async function post(path: string, body: Record<string, unknown>): Promise<Answer> {
+    const response = await helper.request().post(path).send(body);
+    answers.push(response.text);
+    return response.body as Answer;
+  }
+
+  async function signIn(): Promise<string> {
+    const started = await post('/plex-butler/sign-in', { id: CONFIG_ID, clientId: CLIENT_ID });
+    assert.equal(started.ok, true, JSON.stringify(started));
+    const fragment = new URLSearchParams(new URL(started.authUrl ?? '').hash.replace(/^#\?/, ''));
+    assert.equal(fragment.get('clientID'), CLIENT_ID, "the config node's own client identifier");
+    assert.ok(world.plexTv.approve(fragment.get('code') ?? ''));
+    const session = started.session ?? '';
+    const status = await askUntil(
+      () => post('/plex-butler/sign-in/status', { id: CONFIG_ID, session }),
+      (answer) => answer.state !== 'waiting',
+    );
+    assert.equal(status.state, 'signed-in');
+    assert.equal(status.username, 'world-owner');
+    assert.equal(status.message, 'signed in as world-owner');
+    return session;
+  }
+
+  it('signs in: the dialog learns the name, the token stays in the runtime and works', async () => {
+    const session = await signIn();
+    const listed = await post('/plex-butler/servers', { id: CONFIG_ID, session });
+    assert.deepEqual(listed.servers, [
+      { machineIdentifier: HOME_ID, name: 'Living room', owned: true, online: true },
+      { machineIdentifier: FRIEND_ID, name: "Friend's server", owned: false, online: true },
+    ]);
+    const chosen = await post('/plex-butler/servers/choose', {
+      id: CONFIG_ID,
+      session,
+      machineIdentifier: HOME_ID,
+    });
+    // Without the run's CA the https address fails its check: the LAN http address answers.
+    assert.equal(chosen.url, world.home.url);
+    assert.equal(chosen.owned, true);
+    // The token was kept for this config on the runtime side: the saved-token marker reaches it.
+    const tested = await post('/plex-butler/test-connection', {
+      id: CONFIG_ID,
+      url: chosen.url,
+      token: '__PWRD__',
+      clientId: CLIENT_ID,
+    });
+    assert.equal(tested.ok, true, JSON.stringify(tested));
+    assert.equal(world.home.exchanges.at(-1)?.headers['x-plex-token'], ACCOUNT_TOKEN);
+  });
+
+  it('a shared server: its own token is kept, and the saved token goes nowhere else', async () => {
+    const session = await signIn();
+    const chosen = await post('/plex-butler/servers/choose', {
+      id: CONFIG_ID,
+      session,
+      machineIdentifier: FRIEND_ID,
+    });
+    assert.equal(chosen.url, world.friend.url, 'not the LAN address the friend has');
+    const tested = await post('/plex-butler/test-connection', {
+      id: CONFIG_ID,
+      url: chosen.url,
+      token: '__PWRD__',
+      clientId: CLIENT_ID,
+    });
+    assert.equal(tested.ok, true, JSON.stringify(tested));
+    assert.equal(world.friend.exchanges.at(-1)?.headers['x-plex-token'], SHARED_TOKEN);
+    const elsewhere = await post('/plex-butler/test-connection', {
+      id: CONFIG_ID,
+      url: world.home.url,
+      token: '__PWRD__',
+    });
+    assert.equal(elsewhere.ok, false);
+    assert.equal(elsewhere.code, 'invalid-config');
+  });
+
+  for (const [name, end, state, words] of [
+    [
+      'refused on plex.tv',
+      (code: string) => world.plexTv.deny(code),
+      'refused',
+      /plex\.tv refused the sign-in/,
+    ],
+    ['cancelled in the dialog', undefined, 'cancelled', /^sign-in cancelled$/],
+    [
+      'the plex.tv tab closed',
+      undefined,
+      'cancelled',
+      /window was closed before the sign-in was approved/,
+    ],
+  ] as const) {
+    it(`a sign-in ${name} ends with words, not a spinner`, async () => {
+      const started = await post('/plex-butler/sign-in', { id: CONFIG_ID, clientId: CLIENT_ID });
+      const code =
+        new URLSearchParams(new URL(started.authUrl ?? '').hash.replace(/^#\?/, '')).get('code') ??
+        '';
+      const session = started.session ?? '';
+      if (end) end(code);
+      else {
+        const cancelled = await post('/plex-butler/sign-in/cancel', {
+          id: CONFIG_ID,
+          session,
+          closed: name.includes('closed'),
+        });
+        assert.equal(cancelled.state, 'cancelled');
+      }
+      const status = await askUntil(
+        () => post('/plex-butler/sign-in/status', { id: CONFIG_ID, session }),
+        (answer) => answer.state !== 'waiting',
+      );
+      assert.equal(status.state, state);
+      assert.match(status.message ?? '', words);
+      // The approval page cannot bring a cancelled sign-in back.
+      world.plexTv.approve(code);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      const after = await post('/plex-butler/servers', { id: CONFIG_ID, session });
+      assert.equal(after.error?.code, 'invalid-config', 'no account token from it');
+    });
+  }
+
+  it('an expired sign-in code says so', async () => {
+    const shortLived = await startPlexWorld();
+    (helper.settings as (settings: Record<string, unknown>) => unknown)({
+      userDir: TEST_USER_DIR,
+      plexButler: {
+        plexTvUrl: shortLived.plexTv.url,
+        appUrl: shortLived.plexTv.appUrl,
+        pinPollMs: 200,
+      },
+    });
+    try {
+      (
+        shortLived.plexTv as unknown as { options: { pinLifetimeMs: number } }
+      ).options.pinLifetimeMs = 300;
+      await helper.unload();
+      await loadFlow([{ id: 'tab', type: 'tab' }]);
+      const started = await post('/plex-butler/sign-in', { id: CONFIG_ID, clientId: CLIENT_ID });
+      const status = await askUntil(
+        () => post('/plex-butler/sign-in/status', { id: CONFIG_ID, session: started.session }),
+        (answer) => answer.state !== 'waiting',
+      );
+      assert.ok(['expired', 'refused'].includes(status.state ?? ''), status.state);
+      assert.match(status.message ?? '', /expired|no longer valid/);
+    } finally {
+      await shortLived.stop();
+      (helper.settings as (settings: Record<string, unknown>) => unknown)({
+        userDir: TEST_USER_DIR,
+        plexButler: {
+          plexTvUrl: world.plexTv.url,
+          appUrl: world.plexTv.appUrl,
+          discoveryAddress: world.plexTv.gdmAddress,
+          pinPollMs: 200,
+        },
+      });
+    }
+  });
+
+  it("a sign-in of one config is not another config's", async () => {
+    const session = await signIn();
+    const other = await post('/plex-butler/servers', { id: 'another-config', session });
+    assert.equal(other.error?.code, 'invalid-config');
+    const status = await helper
+      .request()
+      .post('/plex-butler/sign-in/status')
+      .send({ id: 'another-config', session });
+    assert.equal(status.status, 404);
+  });
+
+  it('discovers the servers on the network (GDM, to the stand-in on loopback)', async () => {
+    const found = await post('/plex-butler/discover', {});
+    assert.deepEqual(
+      found.servers?.map((server) => [server.name, server.url, server.machineIdentifier]),
+      [['Living room', world.home.url, HOME_ID]],
+    );
+  });
+
+  describe('deployed', () => {
+    beforeEach(async () => {
+      await helper.unload();
+    });
+    function flow(server: Record<string, unknown>, extra: FlowNode[] = []): FlowNode[] {
+      return [
+        { id: 'tab', type: 'tab' },
+        {
+          id: CONFIG_ID,
+          type: 'plex-butler-server',
+          name: 'Living room',
+          clientId: CLIENT_ID,
+          timeout: 1500,
+          retries: 0,
+          version: 2,
+          ...server,
+        },
+        {
+          id: 'node',
+          type: 'plex-butler-tasks',
+          z: 'tab',
+          server: CONFIG_ID,
+          property: 'payload',
+          wires: [['out']],
+        },
+        { id: 'out', type: 'helper', z: 'tab' },
+        {
+          id: 'catcher',
+          type: 'catch',
+          z: 'tab',
+          scope: null,
+          uncaught: false,
+          wires: [['caught']],
+        },
+        { id: 'caught', type: 'helper', z: 'tab' },
+        ...extra,
+      ];
+    }
+
+    async function listTasks(): Promise<unknown[]> {
+      const received = nextMessage<{ payload: unknown[] }>('out');
+      helper.getNode('node').receive({});
+      return (await received).payload;
+    }
+
+    it("plex-direct mode: the LAN address with the server's own certificate", async () => {
+      await loadFlow(
+        flow({ url: world.homeSecure.url, tlsMode: 'plex-direct', ca: world.certificate.ca }),
+        {
+          [CONFIG_ID]: { token: ACCOUNT_TOKEN },
+        },
+      );
+      assert.equal((await listTasks()).length, 22);
+    });
+
+    it('verify mode refuses the same address by name; a tls-config node gives the CA for the plex.direct name', async () => {
+      await loadFlow(
+        flow({ url: world.homeSecure.url, tlsMode: 'verify', ca: world.certificate.ca }),
+        {
+          [CONFIG_ID]: { token: ACCOUNT_TOKEN },
+        },
+      );
+      const caught = nextMessage<{ error: { code: string } }>('caught');
+      helper.getNode('node').receive({});
+      assert.equal((await caught).error.code, 'tls-error');
+      await helper.unload();
+      await loadFlow(
+        flow({ url: world.plexDirectUrl, tlsMode: 'verify', ca: '', tls: 'tls' }, [
+          { id: 'tls', type: 'tls-config', cert: '', key: '', ca: '', verifyservercert: true },
+        ]),
+        { [CONFIG_ID]: { token: ACCOUNT_TOKEN }, tls: { cadata: world.certificate.ca } },
+      );
+      assert.equal((await listTasks()).length, 22);
+    });
+
+    it('a server that moved is found again by its identifier, and the message goes through', async () => {
+      // The saved address no longer answers (a new IP): plex.tv knows where the server is now.
+      await loadFlow(flow({ url: 'http://127.0.0.1:9', machineId: HOME_ID }), {
+        [CONFIG_ID]: { token: ACCOUNT_TOKEN, accountToken: ACCOUNT_TOKEN },
+      });
+      assert.equal((await listTasks()).length, 22);
+      assert.equal(world.home.exchanges.at(-1)?.path, '/butler');
+      assert.match(lastStatus('node')?.text ?? '', /^22 tasks/);
+      const server = helper.getNode(CONFIG_ID) as unknown as {
+        baseUrl: string;
+        log: { args: unknown[][] };
+      };
+      assert.equal(server.baseUrl, world.home.url);
+      assert.ok(
+        server.log.args.some(([text]) => /answers at a new address/.test(String(text))),
+        'the move is logged',
+      );
+    });
+
+    it('without an identifier from plex.tv nothing is looked up: the failure is reported', async () => {
+      await loadFlow(flow({ url: 'http://127.0.0.1:9' }), {
+        [CONFIG_ID]: { token: ACCOUNT_TOKEN, accountToken: ACCOUNT_TOKEN },
+      });
+      const caught = nextMessage<{ error: { code: string } }>('caught');
+      helper.getNode('node').receive({});
+      assert.equal((await caught).error.code, 'connection-refused');
+    });
+  });
+});
