@@ -35,7 +35,14 @@ export default tseslint.config(
       parser: espree,
       ecmaVersion: 2020,
       sourceType: 'script',
-      globals: { window: 'readonly', RED: 'readonly', $: 'readonly', jQuery: 'readonly' },
+      globals: {
+        window: 'readonly',
+        RED: 'readonly',
+        $: 'readonly',
+        jQuery: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
     },
   },
 );

@@ -94,6 +94,276 @@
     );
   }
 
+  /** The chosen tls-config node's id, or '' for none. */
+  function tlsConfigId() {
+    var id = $('#node-config-input-tls').val();
+    return id && id !== '_ADD_' ? id : '';
+  }
+
+  /**
+   * Sign in with Plex, the account's servers and the ones on the LAN. The runtime does the
+   * talking to plex.tv and keeps the token; the dialog only shows names and states.
+   */
+  function prepareSignIn(node, _) {
+    var button = $('#node-config-plex-butler-server-signin');
+    var cancelButton = $('#node-config-plex-butler-server-signin-cancel');
+    var status = $('#node-config-plex-butler-server-signin-status');
+    var serverSelect = $('#node-config-plex-butler-server-servers');
+    var discoverButton = $('#node-config-plex-butler-server-discover');
+    var session = null;
+    var popup = null;
+    var closedSince = 0;
+    var timer = null;
+    var accountServers = [];
+    var lanServers = [];
+
+    function show(kind, text) {
+      status.empty().removeClass('plex-butler-test-ok plex-butler-test-error');
+      var icon = kind === 'pending' ? 'fa-spinner fa-spin' : kind === 'ok' ? 'fa-user' : 'fa-times';
+      if (kind === 'ok') status.addClass('plex-butler-test-ok');
+      if (kind === 'error') status.addClass('plex-butler-test-error');
+      $('<i>')
+        .addClass('fa ' + icon)
+        .appendTo(status);
+      $('<span>')
+        .text(' ' + text)
+        .appendTo(status);
+    }
+
+    function failure(answer, xhr, textStatus) {
+      if (answer && answer.error) {
+        return editor.common.words(TYPE, answer.error);
+      }
+      return editor.common.describeHttpFailure(TYPE, xhr, textStatus, function (key, vars) {
+        return _('test.' + key, vars);
+      });
+    }
+
+    function fillServers() {
+      serverSelect.empty();
+      $('<option>').val('').text(_('servers.choose')).appendTo(serverSelect);
+      if (accountServers.length > 0) {
+        var account = $('<optgroup>').attr('label', _('servers.account')).appendTo(serverSelect);
+        accountServers.forEach(function (server) {
+          var state = [
+            _(server.owned ? 'servers.owned' : 'servers.shared'),
+            _(server.online ? 'servers.online' : 'servers.offline'),
+          ].join(', ');
+          $('<option>')
+            .val('account:' + server.machineIdentifier)
+            .text(server.name + ' (' + state + ')')
+            .appendTo(account);
+        });
+      }
+      if (lanServers.length > 0) {
+        var lan = $('<optgroup>').attr('label', _('servers.lan')).appendTo(serverSelect);
+        lanServers.forEach(function (server, index) {
+          $('<option>')
+            .val('lan:' + index)
+            .text(server.name + ' (' + server.url + ')')
+            .appendTo(lan);
+        });
+      }
+      serverSelect.prop('disabled', accountServers.length + lanServers.length === 0);
+    }
+
+    function loadServers() {
+      editor.common
+        .postJson('plex-butler/servers', { id: node.id, session: session })
+        .done(function (answer) {
+          if (answer && answer.ok) {
+            accountServers = answer.servers || [];
+            fillServers();
+          } else {
+            show('error', failure(answer));
+          }
+        })
+        .fail(function (xhr, textStatus) {
+          show('error', failure(xhr.responseJSON, xhr, textStatus));
+        });
+    }
+
+    function useSavedToken() {
+      // The runtime holds the token now; the field says so and sends nothing on Deploy.
+      $('#node-config-input-token').val('__PWRD__');
+      node.credentials = node.credentials || {};
+      node.credentials.has_token = true;
+    }
+
+    function stopWaiting() {
+      clearTimeout(timer);
+      timer = null;
+      button.prop('disabled', false);
+      cancelButton.hide();
+    }
+
+    function poll() {
+      timer = setTimeout(function () {
+        var closed = popup !== null && popup.closed;
+        if (closed && closedSince === 0) {
+          closedSince = Date.now();
+        }
+        // Closed before approving (given a moment, in case it was closed right after).
+        if (closed && Date.now() - closedSince > 3000) {
+          end(true);
+          return;
+        }
+        editor.common
+          .postJson('plex-butler/sign-in/status', { id: node.id, session: session })
+          .done(answered)
+          .fail(function (xhr, textStatus) {
+            stopWaiting();
+            show('error', failure(xhr.responseJSON, xhr, textStatus));
+          });
+      }, 1000);
+    }
+
+    function answered(answer) {
+      if (!answer || answer.state === 'waiting') {
+        poll();
+        return;
+      }
+      stopWaiting();
+      if (popup && !popup.closed) {
+        popup.close();
+      }
+      if (answer.state === 'signed-in') {
+        show('ok', editor.common.words(TYPE, answer));
+        useSavedToken();
+        loadServers();
+      } else {
+        show('error', editor.common.words(TYPE, answer));
+      }
+    }
+
+    function end(closed) {
+      editor.common
+        .postJson('plex-butler/sign-in/cancel', { id: node.id, session: session, closed: closed })
+        .done(answered)
+        .fail(function (xhr, textStatus) {
+          stopWaiting();
+          show('error', failure(xhr.responseJSON, xhr, textStatus));
+        });
+    }
+
+    button.on('click', function (event) {
+      event.preventDefault();
+      // Opened in the click itself: a window opened later, after an answer, is a blocked pop-up.
+      popup = window.open('', '_blank');
+      closedSince = 0;
+      button.prop('disabled', true);
+      show('pending', _('signIn.starting'));
+      editor.common
+        .postJson('plex-butler/sign-in', {
+          id: node.id,
+          clientId: $('#node-config-input-clientId').val(),
+        })
+        .done(function (answer) {
+          if (!answer || !answer.ok) {
+            if (popup) popup.close();
+            stopWaiting();
+            show('error', failure(answer));
+            return;
+          }
+          session = answer.session;
+          if (popup) {
+            popup.location.href = answer.authUrl;
+            show('pending', _('signIn.waiting'));
+          } else {
+            show('pending', _('signIn.popupBlocked'));
+            $('<a>')
+              .attr({ href: answer.authUrl, target: '_blank', rel: 'noopener' })
+              .text(' ' + _('signIn.open'))
+              .appendTo(status);
+          }
+          cancelButton.show();
+          poll();
+        })
+        .fail(function (xhr, textStatus) {
+          if (popup) popup.close();
+          stopWaiting();
+          show('error', failure(xhr.responseJSON, xhr, textStatus));
+        });
+    });
+
+    cancelButton.hide().on('click', function (event) {
+      event.preventDefault();
+      clearTimeout(timer);
+      end(false);
+    });
+
+    serverSelect.on('change', function () {
+      var value = serverSelect.val() || '';
+      if (value.indexOf('lan:') === 0) {
+        var found = lanServers[Number(value.slice(4))];
+        $('#node-config-input-url').val(found.url).trigger('change');
+        $('#node-config-input-machineId').val(found.machineIdentifier);
+        show('ok', _('servers.chosen', { name: found.name }));
+      } else if (value.indexOf('account:') === 0) {
+        show('pending', _('servers.finding'));
+        editor.common
+          .postJson('plex-butler/servers/choose', {
+            id: node.id,
+            session: session,
+            machineIdentifier: value.slice(8),
+            ca: $('#node-config-input-ca').val(),
+            tls: tlsConfigId(),
+          })
+          .done(function (answer) {
+            if (!answer || !answer.ok) {
+              show('error', failure(answer));
+              return;
+            }
+            $('#node-config-input-url').val(answer.url).trigger('change');
+            $('#node-config-input-machineId').val(answer.machineIdentifier);
+            $('#node-config-input-tlsMode').val('verify');
+            useSavedToken();
+            if (!$('#node-config-input-name').val()) {
+              $('#node-config-input-name').val(answer.name);
+            }
+            show('ok', _('servers.chosen', { name: answer.name }));
+          })
+          .fail(function (xhr, textStatus) {
+            show('error', failure(xhr.responseJSON, xhr, textStatus));
+          });
+      }
+    });
+
+    discoverButton.on('click', function (event) {
+      event.preventDefault();
+      discoverButton.prop('disabled', true);
+      show('pending', _('servers.searching'));
+      editor.common
+        .postJson('plex-butler/discover', {})
+        .done(function (answer) {
+          if (!answer || !answer.ok) {
+            show('error', failure(answer));
+            return;
+          }
+          lanServers = answer.servers || [];
+          fillServers();
+          show(
+            lanServers.length > 0 ? 'ok' : 'error',
+            lanServers.length > 0
+              ? _('servers.found', { count: lanServers.length })
+              : _('servers.noneFound'),
+          );
+        })
+        .fail(function (xhr, textStatus) {
+          show('error', failure(xhr.responseJSON, xhr, textStatus));
+        })
+        .always(function () {
+          discoverButton.prop('disabled', false);
+        });
+    });
+
+    fillServers();
+    // Signed in before: the account's servers can be listed with the token the runtime keeps.
+    if (node.credentials && node.credentials.has_accountToken) {
+      loadServers();
+    }
+  }
+
   /** The dialog: client identifier, default numbers, TLS rows and Test connection. */
   function prepareDialog(node) {
     var _ = function (key, vars) {
@@ -130,6 +400,13 @@
     }
     if ($('#node-config-input-pollInterval').val() === '') {
       $('#node-config-input-pollInterval').val(5);
+    }
+
+    prepareSignIn(node, _);
+
+    // --- a config of release 0.1.0 had a "verify" box: the same choice as a mode -----------
+    if (!node.tlsMode && (node.verifyTls === false || node.verifyTls === 'false')) {
+      $('#node-config-input-tlsMode').val('off');
     }
 
     // --- TLS rows only make sense for https (or a URL from an environment variable) ----
@@ -181,7 +458,9 @@
         // Unchanged saved tokens show as "__PWRD__": sent as it is, the runtime then
         // uses the token it has stored for this node.
         token: $('#node-config-input-token').val(),
-        verifyTls: $('#node-config-input-verifyTls').is(':checked'),
+        tlsMode: $('#node-config-input-tlsMode').val(),
+        tls: tlsConfigId(),
+        machineId: $('#node-config-input-machineId').val(),
         ca: $('#node-config-input-ca').val(),
         timeout: timeout,
         clientId: clientIdInput.val(),
@@ -216,7 +495,9 @@
         version: editor.common.versionDefault(),
         url: { value: '', required: true, validate: validateUrl },
         clientId: { value: '' },
-        verifyTls: { value: true },
+        tlsMode: { value: 'verify' },
+        tls: { value: '', type: 'tls-config', required: false },
+        machineId: { value: '' },
         ca: { value: '' },
         timeout: { value: 10000, validate: validateTimeout },
         retries: { value: 2, validate: validateRetries },

@@ -36,6 +36,8 @@ export interface StartNodeRedOptions {
   credentialSecret?: string;
   /** The runtime's language (settings.lang), e.g. 'de'; default: from the environment. */
   lang?: string;
+  /** settings.js `plexButler`: plex.tv's and app.plex.tv's addresses, the GDM address. */
+  plexButler?: { plexTvUrl?: string; appUrl?: string; discoveryAddress?: string };
   /** Node-RED's output is appended here as it arrives. */
   logFile?: string;
   /** Also copy Node-RED's output to this process's stdout/stderr (for `npm start`). */
@@ -106,6 +108,7 @@ function settingsSource(options: StartNodeRedOptions, port: number): string {
     editorTheme: { palette: { catalogues: [] }, tours: false },
     logging: { console: { level: 'info', metrics: false, audit: false } },
     ...(options.lang ? { lang: options.lang } : {}),
+    ...(options.plexButler ? { plexButler: options.plexButler } : {}),
   };
   if (options.adminAuth) {
     const bcrypt = requireFromNodeRed<Bcrypt>('bcryptjs');

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PlexSimulator } from '../simulator';
+import { DEFAULT_ACCOUNT, PlexSimulator, PlexTvSimulator } from '../simulator';
 import { REPO_ROOT, deployFlow, startNodeRed, type NodeRedProcess } from './node-red-process';
 
 const EXAMPLES = ['04 - nightly maintenance', '05 - optimise, back up, notify'];
@@ -24,6 +24,38 @@ interface Plex {
   url: string;
   token: string;
   simulator?: PlexSimulator;
+  /** Without a real server: a plex.tv stand-in, so that Sign in with Plex can be tried. */
+  plexTv?: PlexTvSimulator;
+}
+
+/** A plex.tv whose account has the simulator as its server (http on the LAN, like at home). */
+async function startPlexTv(simulator: PlexSimulator): Promise<PlexTvSimulator> {
+  const url = new URL(simulator.url);
+  const plexTv = new PlexTvSimulator({
+    account: { ...DEFAULT_ACCOUNT, token: SIMULATOR_TOKEN },
+    servers: [
+      {
+        name: 'Plex simulator',
+        machineIdentifier: simulator.machineIdentifier,
+        owned: true,
+        online: true,
+        accessToken: SIMULATOR_TOKEN,
+        gdmPort: Number(url.port),
+        connections: [
+          {
+            protocol: 'http',
+            address: url.hostname,
+            port: Number(url.port),
+            uri: simulator.url,
+            local: true,
+            relay: false,
+          },
+        ],
+      },
+    ],
+  });
+  await plexTv.start();
+  return plexTv;
 }
 
 async function startSimulator(): Promise<PlexSimulator> {
@@ -58,11 +90,12 @@ async function plexTarget(): Promise<Plex> {
     return { url, token };
   }
   const simulator = await startSimulator();
+  const plexTv = await startPlexTv(simulator);
   console.log(
     `No PLEX_URL/PLEX_TOKEN set: using the bundled Plex simulator at ${simulator.url} ` +
-      `(token "${SIMULATOR_TOKEN}")`,
+      `(token "${SIMULATOR_TOKEN}"), and a plex.tv stand-in at ${plexTv.url} for Sign in with Plex`,
   );
-  return { url: simulator.url, token: SIMULATOR_TOKEN, simulator };
+  return { url: simulator.url, token: SIMULATOR_TOKEN, simulator, plexTv };
 }
 
 /**
@@ -110,7 +143,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log('\nStopping Node-RED…');
-    void Promise.allSettled([nodeRed?.stop(), plex.simulator?.stop()]).then(() => process.exit(0));
+    void Promise.allSettled([nodeRed?.stop(), plex.simulator?.stop(), plex.plexTv?.stop()]).then(
+      () => process.exit(0),
+    );
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
@@ -120,14 +155,28 @@ async function main(): Promise<void> {
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       throw new Error(`PORT must be a port number, got "${process.env.PORT}"`);
     }
-    nodeRed = await startNodeRed({ userDir: USER_DIR, port, install: 'link', echo: true });
+    nodeRed = await startNodeRed({
+      userDir: USER_DIR,
+      port,
+      install: 'link',
+      echo: true,
+      ...(plex.plexTv
+        ? {
+            plexButler: {
+              plexTvUrl: plex.plexTv.url,
+              appUrl: plex.plexTv.appUrl,
+              discoveryAddress: plex.plexTv.gdmAddress,
+            },
+          }
+        : {}),
+    });
     if (stopping) return;
     await deployFlow(nodeRed.url, await mergedFlows(nodeRed.url, example));
   } catch (error) {
     // Ctrl-C during start-up: shutdown() is already stopping everything and exits 0.
     if (stopping) return;
     console.error(`npm start failed: ${error instanceof Error ? error.message : String(error)}`);
-    await Promise.allSettled([nodeRed?.stop(), plex.simulator?.stop()]);
+    await Promise.allSettled([nodeRed?.stop(), plex.simulator?.stop(), plex.plexTv?.stop()]);
     process.exit(1);
   }
   console.log(
@@ -135,6 +184,11 @@ async function main(): Promise<void> {
       '',
       `Node-RED editor: ${nodeRed.url}/`,
       `Deployed the tabs ${tabLabels(example).join(' and ')} against ${shown(plex.url)} (user directory .node-red-dev/).`,
+      ...(plex.plexTv
+        ? [
+            'Try Sign in with Plex: open a server config, click the button, approve on the page it opens (the stand-in\'s), pick "Plex simulator".',
+          ]
+        : []),
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),

@@ -176,6 +176,18 @@ describe('editor routes and permissions (Node-RED with adminAuth)', function () 
       );
     }
     assert.equal((await post('/plex-butler/test-connection', typed(), 'reader')).status, 401);
+    // Signing in, listing or choosing the account's servers and searching the LAN change a
+    // config or reach out: not for a reader.
+    for (const path of [
+      '/plex-butler/sign-in',
+      '/plex-butler/sign-in/status',
+      '/plex-butler/servers',
+      '/plex-butler/servers/choose',
+      '/plex-butler/discover',
+    ]) {
+      assert.equal((await post(path, { id: 'perm-server' }, 'reader')).status, 401, path);
+      assert.equal((await post(path, { id: 'perm-server' })).status, 401, `${path}, nobody`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(foreign.heard(), '', 'no request, no port probe, no environment variable');
     assert.doesNotMatch(nodeRed.output(), new RegExp(SECRET));

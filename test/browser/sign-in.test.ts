@@ -1,0 +1,176 @@
+/**
+ * Connect in a minute, as a person does it in the editor: Sign in with Plex (approving on the
+ * plex.tv stand-in's page in the tab it opens), pick the server from the account's list, Test
+ * connection goes green, deploy, start a task. The token appears in no page, no request or
+ * answer of the browser, no log line and not in flows.json.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { REPO_ROOT, startNodeRed, type NodeRedProcess } from '../../scripts/node-red-process';
+import { ACCOUNT_TOKEN, HOME_ID, startPlexWorld, type PlexWorld } from '../support/plex-world';
+import {
+  canvasNode,
+  clickOnCanvas,
+  closePage,
+  deploy,
+  dragFromPalette,
+  launchBrowser,
+  openEditor,
+  openNodeDialog,
+  screenshot,
+  visibleText,
+  waitForTray,
+  wire,
+} from './editor-page';
+
+const STATUS = '#node-config-plex-butler-server-signin-status';
+const RESULT = '#node-config-plex-butler-server-test-result';
+
+describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv stand-in)', function () {
+  this.timeout(90_000);
+  let world: PlexWorld | undefined;
+  let nodeRed: NodeRedProcess | undefined;
+  let browser: Browser | undefined;
+  let page: Page | undefined;
+  let userDir: string | undefined;
+  /** Everything the browser sent and received, and every page it showed. */
+  const seen: string[] = [];
+
+  before(async function () {
+    if (!existsSync(join(REPO_ROOT, 'dist', 'nodes', 'plex-butler-server.html'))) {
+      throw new Error('dist/ is missing: run `npm run build` before the browser tests');
+    }
+    world = await startPlexWorld();
+    userDir = mkdtempSync(join(tmpdir(), 'plex-butler-signin-'));
+    const plexTv = world.plexTv;
+    [nodeRed, browser] = await Promise.all([
+      startNodeRed({
+        userDir,
+        install: 'link',
+        plexButler: {
+          plexTvUrl: plexTv.url,
+          appUrl: plexTv.appUrl,
+          discoveryAddress: plexTv.gdmAddress,
+        },
+      }),
+      launchBrowser(),
+    ]);
+  });
+  after(async function () {
+    await closePage(page);
+    await Promise.allSettled([browser?.close(), nodeRed?.stop(), world?.stop()]);
+    if (userDir) rmSync(userDir, { recursive: true, force: true });
+  });
+
+  function watch(target: Page): void {
+    target.on('request', (request) => {
+      seen.push(
+        `${request.method()} ${request.url()} ${JSON.stringify(request.headers())} ${request.postData() ?? ''}`,
+      );
+    });
+    target.on('response', (response) => {
+      void response.text().then(
+        (text) => seen.push(`${response.url()} ${text}`),
+        () => undefined,
+      );
+    });
+  }
+
+  it('signs in, picks the server, tests it, deploys and starts a task; the token shows nowhere', async function () {
+    assert.ok(world && nodeRed && browser);
+    page = await openEditor(browser, nodeRed.url);
+    watch(page);
+    page.context().on('page', watch);
+
+    const inject = await dragFromPalette(page, 'inject', 160, 220);
+    const start = await dragFromPalette(page, 'plex-butler-start', 400, 220);
+    const debug = await dragFromPalette(page, 'debug', 680, 220);
+    await wire(page, inject, start);
+    await wire(page, start, debug);
+    await openNodeDialog(page, start);
+    await page.locator('#node-input-btn-server-add').click();
+    await page.locator('#node-config-plex-butler-server-signin').waitFor();
+    await waitForTray(page);
+
+    // Sign in: the button opens plex.tv's page in a new tab, where the person approves.
+    const opened = page.waitForEvent('popup');
+    await page.locator('#node-config-plex-butler-server-signin').click();
+    const plexTab = await opened;
+    await plexTab.locator('#code').waitFor();
+    assert.match(await plexTab.locator('#code').innerText(), /^[a-z0-9]{25}$/);
+    assert.equal(await plexTab.locator('#product').innerText(), 'node-red-plex-butler');
+    seen.push(await plexTab.content());
+    await plexTab.locator('#approve').click();
+    await page.locator(STATUS, { hasText: 'signed in as world-owner' }).waitFor();
+    await screenshot(page, 'signin-1-signed-in');
+
+    // Pick the server: the account's list, then the address that answers.
+    const servers = page.locator('#node-config-plex-butler-server-servers');
+    await page
+      .locator('#node-config-plex-butler-server-servers option', { hasText: 'Living room' })
+      .waitFor({ state: 'attached' });
+    const labels = await servers.locator('option').allInnerTexts();
+    assert.deepEqual(labels.slice(1), [
+      'Living room (yours, online)',
+      "Friend's server (shared with you, online)",
+    ]);
+    await servers.selectOption({ label: 'Living room (yours, online)' });
+    await page.locator(STATUS, { hasText: 'Living room chosen' }).waitFor();
+    assert.equal(await page.locator('#node-config-input-url').inputValue(), world.home.url);
+    assert.equal(await page.locator('#node-config-input-machineId').inputValue(), HOME_ID);
+    assert.equal(await page.locator('#node-config-input-name').inputValue(), 'Living room');
+    // The token field holds the editor's "saved" marker, not the token.
+    assert.equal(await page.locator('#node-config-input-token').inputValue(), '__PWRD__');
+
+    await page.locator('#node-config-plex-butler-server-test').click();
+    await page.locator(`${RESULT}.plex-butler-test-ok`).waitFor();
+    assert.match(
+      await visibleText(page.locator(RESULT)),
+      /^Connected to Plex [\d.]+-\w+ \(22 Butler tasks\)$/,
+    );
+    await screenshot(page, 'signin-2-server-chosen-and-tested');
+    seen.push(await page.content());
+
+    await page.locator('#node-config-dialog-ok').click();
+    await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
+    await page.locator('#node-input-task-note', { hasText: '22 tasks from the server' }).waitFor();
+    await page
+      .locator('#node-input-task-select')
+      .selectOption({ label: 'Optimize Database (OptimizeDatabase)' });
+    await page.locator('#node-dialog-ok').click();
+    await page.locator('#node-input-task-select').waitFor({ state: 'detached' });
+    await deploy(page);
+
+    await clickOnCanvas(
+      canvasNode(page, inject).locator(
+        '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
+      ),
+    );
+    await canvasNode(page, start)
+      .locator('.red-ui-flow-node-status-label', { hasText: 'started' })
+      .waitFor();
+    assert.deepEqual(world.home.runningTasks(), ['OptimizeDatabase']);
+    assert.equal(
+      world.home.exchanges.find((exchange) => exchange.path === '/butler/OptimizeDatabase')
+        ?.headers['x-plex-token'],
+      ACCOUNT_TOKEN,
+      'the runtime used the token it keeps',
+    );
+    seen.push(await page.content());
+
+    const flows = readFileSync(join(userDir ?? '', 'flows.json'), 'utf8');
+    assert.match(flows, /"machineId": ?"a1b2c3/);
+    for (const [where, text] of [
+      ['the browser', seen.join('\n')],
+      ['the log', nodeRed.output()],
+      ['flows.json', flows],
+      ['flows_cred.json', readFileSync(join(userDir ?? '', 'flows_cred.json'), 'utf8')],
+    ]) {
+      assert.doesNotMatch(text, new RegExp(ACCOUNT_TOKEN), `the token in ${where}`);
+    }
+    assert.ok(seen.length > 20, `${seen.length} requests, answers and pages looked at`);
+  });
+});
