@@ -197,6 +197,34 @@ describe('ActivityWatcher', function () {
   });
 });
 
+describe('ActivityWatcher.retarget: the server found at a new address', function () {
+  this.timeout(30_000);
+  it('leaves the old address and connects to the new one', async function () {
+    const before = await startSimulator({ token: TOKEN });
+    const after = await startSimulator({ token: TOKEN });
+    const watcher = new ActivityWatcher(
+      { url: before.url, token: TOKEN, clientIdentifier: 'retarget-test' },
+      FAST,
+    );
+    try {
+      watcher.start();
+      await waitUntil(() => before.stats.openNotificationSockets === 1, 8000, 'first socket');
+      watcher.retarget({ url: after.url, token: TOKEN, clientIdentifier: 'retarget-test' });
+      await waitUntil(
+        () => after.stats.openNotificationSockets === 1,
+        3000,
+        'socket at the new address',
+      );
+      await waitUntil(() => before.stats.openNotificationSockets === 0, 8000, 'old socket closed');
+      assert.equal(watcher.status.state, 'connected');
+    } finally {
+      watcher.close();
+      await before.stop();
+      await after.stop();
+    }
+  });
+});
+
 describe('ActivityWatcher over HTTPS', function () {
   let secure: PlexSimulator;
   let watcher: ActivityWatcher | undefined;
