@@ -247,7 +247,7 @@ describe('ButlerClient against the simulator', () => {
 
     it('reads the identity without needing the token', async () => {
       const identity = await client.getIdentity();
-      assert.match(identity.machineIdentifier, /^[0-9a-f]{32}$/);
+      assert.match(identity.machineIdentifier, /^[0-9a-f]{40}$/);
       assert.ok(identity.version.length > 0);
       const report = await client.testConnection();
       assert.equal(report.tasks.length, STATIC_TASK_NAMES.length);
