@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { getEventListeners } from 'node:events';
-import { createServer, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ButlerClient, STATIC_TASK_NAMES, type ButlerClientOptions } from '../../lib';
 import { PACKAGE_VERSION } from '../../lib/settings';
 import type { PlexSimulator } from '../../simulator';
+import { closedPort } from '../support/ports';
 import { startSimulator } from '../support/simulator';
 import { everythingVisible, rejectsWithCode } from '../support/errors';
 import { selfSignedCertificate } from '../support/tls';
@@ -21,16 +21,6 @@ function clientFor(sim: PlexSimulator, extra: Partial<ButlerClientOptions> = {})
     retry: { initialDelayMs: 20, maxDelayMs: 100 },
     ...extra,
   });
-}
-
-/** A TCP port that nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 describe('ButlerClient against the simulator', () => {

@@ -3,7 +3,6 @@
  * and report it with the same code, the same retryability and the same advice.
  */
 import { strict as assert } from 'node:assert';
-import { createServer } from 'node:net';
 import {
   ActivityWatcher,
   ButlerClient,
@@ -13,21 +12,13 @@ import {
 } from '../../lib';
 import { transportFailure } from '../../lib/failures';
 import type { PlexSimulator } from '../../simulator';
+import { closedPort } from '../support/ports';
 import { startSimulator } from '../support/simulator';
 import { startSleepingHost } from '../support/sleeping-host';
 import { selfSignedCertificate } from '../support/tls';
 import { waitUntil } from '../support/wait';
 
 const TOKEN = 'tok-Failures-0071';
-
-async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return `http://127.0.0.1:${address.port}`;
-}
 
 /** What the client and the watcher each report for one server. */
 async function bothSee(options: ButlerClientOptions): Promise<[ButlerError, ButlerError]> {
@@ -73,7 +64,7 @@ describe('one failure vocabulary for the client and the notification socket', fu
   }> = [
     {
       name: 'nothing listens',
-      options: async () => ({ ...base, url: await closedPortUrl() }),
+      options: async () => ({ ...base, url: `http://127.0.0.1:${await closedPort()}` }),
       code: 'connection-refused',
       retryable: true,
       advice: /check that Plex is running/,

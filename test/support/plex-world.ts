@@ -5,8 +5,8 @@
  * and not at all at a third; "Friend's server" is shared with the account and has a token of
  * its own.
  */
-import { createServer } from 'node:net';
 import type { PlexSimulator, PlexTvSimulator } from '../../simulator';
+import { closedPort } from './ports';
 import { startPlexTv, startSimulator } from './simulator';
 import { plexDirectCertificate, type PlexDirectCertificate } from './tls';
 
@@ -26,15 +26,6 @@ export interface PlexWorld {
   /** The plex.direct URL of the https address: `https://127-0-0-1.<id>.plex.direct:<port>`. */
   plexDirectUrl: string;
   stop(): Promise<void>;
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 export async function startPlexWorld(): Promise<PlexWorld> {
