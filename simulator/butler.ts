@@ -34,6 +34,8 @@ export interface ButlerOptions {
   progressIntervalMs: number;
   timers: Timers;
   onActivity: (event: SimActivityEvent) => void;
+  /** A task's switch in the server's settings, when it has one: it decides `enabled`. */
+  switchOf?: (task: string) => boolean | undefined;
 }
 
 const ACTIVITY_USER_ID = 1;
@@ -55,8 +57,12 @@ export class Butler {
   private readonly progressIntervalMs: number;
   private readonly timers: Timers;
   private readonly onActivity: (event: SimActivityEvent) => void;
+  private readonly switchOf: (task: string) => boolean | undefined;
+  /** Tasks start-all put off to later in the maintenance window, with when (ms since epoch). */
+  private readonly later = new Map<string, { at: number; timer: NodeJS.Timeout }>();
 
   constructor(options: ButlerOptions) {
+    this.switchOf = options.switchOf ?? (() => undefined);
     this.taskList = options.tasks.map(cloneTask);
     this.taskDurationMs = options.taskDurationMs;
     this.progressIntervalMs = options.progressIntervalMs;
@@ -64,12 +70,21 @@ export class Butler {
     this.onActivity = options.onActivity;
   }
 
+  /** The tasks as GET /butler lists them: `enabled` is the task's switch where it has one. */
   get tasks(): readonly SimTask[] {
-    return this.taskList;
+    return this.taskList.map((task) => {
+      const enabled = this.switchOf(task.name);
+      return enabled === undefined ? task : { ...task, enabled };
+    });
   }
 
   task(name: string): SimTask | undefined {
-    return this.taskList.find((candidate) => candidate.name === name);
+    return this.tasks.find((candidate) => candidate.name === name);
+  }
+
+  /** Tasks start-all scheduled for later in the window, with the time they will start. */
+  scheduledTasks(): Array<{ name: string; at: number }> {
+    return [...this.later].map(([name, { at }]) => ({ name, at }));
   }
 
   /** Replaces the task list (another server version); running tasks no longer listed end. */
@@ -107,10 +122,23 @@ export class Butler {
     this.scheduleProgress(running);
   }
 
-  /** POST /butler: every enabled task that is not running yet. */
-  startAllEnabled(): void {
-    for (const task of this.taskList) {
-      if (task.enabled && !this.running.has(task.name)) this.start(task);
+  /**
+   * POST /butler: every enabled task that is not running yet, at once, or, where `delayOf`
+   * gives a delay (a randomised task inside the maintenance window), that much later.
+   */
+  startAllEnabled(delayOf: (task: SimTask) => number | undefined = () => undefined): void {
+    for (const task of this.tasks) {
+      if (!task.enabled || this.running.has(task.name) || this.later.has(task.name)) continue;
+      const delay = delayOf(task);
+      if (delay === undefined) {
+        this.start(task);
+        continue;
+      }
+      const timer = this.timers.later(delay, () => {
+        this.later.delete(task.name);
+        if (!this.running.has(task.name)) this.start(task);
+      });
+      this.later.set(task.name, { at: Date.now() + delay, timer });
     }
   }
 
@@ -124,13 +152,17 @@ export class Butler {
     this.activityEvent('ended', running, finished);
   }
 
+  /** DELETE /butler: stops what runs and clears what was scheduled. */
   stopAll(): void {
     for (const name of [...this.running.keys()]) this.stop(name);
+    for (const { timer } of this.later.values()) this.timers.cancel(timer);
+    this.later.clear();
   }
 
   /** The server went down: nothing runs any more, and no 'ended' events (the process just stopped). */
   forgetRunning(): void {
     this.running.clear();
+    this.later.clear();
   }
 
   private activityOf(task: RunningTask): SimActivity {

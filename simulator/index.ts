@@ -15,6 +15,7 @@ export {
   type SimulatorStats,
 } from './plex-simulator';
 export { SIMULATED_VERSION } from './routes';
+export { Preferences, defaultSettings, type SettingType, type SimSetting } from './preferences';
 export { DEFAULT_TASKS, type SimTask } from './tasks';
 export {
   DEFAULT_ACCOUNT,

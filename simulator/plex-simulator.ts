@@ -23,6 +23,7 @@ import { answerWithFault, faultDelayMs, FaultList, type Fault } from './faults';
 import { NOTIFICATIONS_ROUTE, NotificationHub, type NotificationMode } from './notifications';
 import { PROXY_NOT_FOUND_HTML } from './pages';
 import { answerRoute, requestToken, routeTemplate, splitRequestUrl, type Route } from './router';
+import { Preferences, preferenceRoutes, type SimSetting } from './preferences';
 import { butlerRoutes, identityRoute } from './routes';
 import { DEFAULT_TASKS, type SimTask } from './tasks';
 import { Timers } from './timers';
@@ -38,6 +39,10 @@ export interface SimulatorOptions {
   tls?: { key: string | Buffer; cert: string | Buffer };
   /** The server's machine identifier (40 hex digits on real servers); default random. */
   machineIdentifier?: string;
+  /** The server's settings (`/:/prefs`); default: the Butler's and a few others. */
+  settings?: SimSetting[];
+  /** The server's clock, for the maintenance window; default the real one. */
+  now?: () => Date;
   /** How long a started task runs; default 3000. */
   taskDurationMs?: number;
   /** Base latency for every answer; default 0. */
@@ -107,6 +112,8 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
   private readonly timers = new Timers();
   private readonly butler: Butler;
   private readonly routes: Route[];
+  /** The server's settings: the Butler's window and switches among them. */
+  readonly preferences: Preferences;
   private readonly sockets = new Set<Socket>();
   /** Sockets that count as connections: TCP for HTTP, TLS after the handshake for HTTPS. */
   private readonly clientSockets = new Set<Socket>();
@@ -124,7 +131,10 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     this.pathPrefix = normalizePrefix(options.pathPrefix);
     this.notifications = new NotificationHub(options.notifications ?? 'websocket');
     this.latencyMs = options.latencyMs ?? 0;
+    this.preferences = new Preferences(options.settings);
+    const now = options.now ?? ((): Date => new Date());
     this.butler = new Butler({
+      switchOf: (task) => this.preferences.taskSwitch(task),
       tasks: options.tasks ?? DEFAULT_TASKS,
       taskDurationMs: options.taskDurationMs ?? DEFAULT_TASK_DURATION_MS,
       progressIntervalMs: options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS,
@@ -133,7 +143,13 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     });
     this.routes = [
       identityRoute(this.machineIdentifier),
-      ...butlerRoutes(this.butler),
+      ...butlerRoutes(this.butler, (task) => {
+        // Inside the maintenance window a randomised task starts at a random time in it.
+        const hour = now().getHours();
+        if (!task.scheduleRandomized || !this.preferences.insideWindow(hour)) return undefined;
+        return Math.floor(Math.random() * this.preferences.hoursLeft(hour) * 3_600_000) + 1;
+      }),
+      ...preferenceRoutes(this.preferences),
       NOTIFICATIONS_ROUTE,
     ];
     const clientSockets = this.clientSockets;
@@ -264,6 +280,16 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
 
   runningTasks(): string[] {
     return this.butler.runningTasks();
+  }
+
+  /** The tasks as GET /butler lists them now (switches applied). */
+  butlerTasks(): readonly SimTask[] {
+    return this.butler.tasks;
+  }
+
+  /** Tasks that start-all scheduled for later in the maintenance window. */
+  scheduledTasks(): Array<{ name: string; at: number }> {
+    return this.butler.scheduledTasks();
   }
 
   activities(): SimActivity[] {

@@ -17,14 +17,21 @@ export function identityRoute(machineIdentifier: string): Route {
   };
 }
 
-export function butlerRoutes(butler: Butler): Route[] {
+/**
+ * `startAllDelay`: for POST /butler, how long a task waits (a randomised task inside the
+ * maintenance window), or undefined to start it at once.
+ */
+export function butlerRoutes(
+  butler: Butler,
+  startAllDelay: (task: SimTask) => number | undefined = () => undefined,
+): Route[] {
   return [
     {
       template: '/butler',
       methods: {
         GET: ({ json }) => tasksAnswer(butler.tasks, json),
         POST: () => {
-          butler.startAllEnabled();
+          butler.startAllEnabled(startAllDelay);
           return emptyAnswer();
         },
         DELETE: () => {

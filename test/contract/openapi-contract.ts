@@ -570,7 +570,13 @@ function checkAgainstSpec(
         problems.push(`missing required header ${name}`);
       }
     } else if (param.value.in === 'query' && required && !query.has(name)) {
-      problems.push(`missing required query parameter ${name}`);
+      // An object in the query is exploded (OpenAPI's default, style form): its properties
+      // are the parameters, as in PUT /:/prefs?ButlerStartHour=0.
+      const schema = resolve(spec.doc, { value: param.value.schema, pointer: '' }).value;
+      const exploded = isObject(schema) && schema.type === 'object';
+      if (!exploded || [...query.keys()].length === 0) {
+        problems.push(`missing required query parameter ${name}`);
+      }
     }
   }
 

@@ -8,9 +8,15 @@ import { recordExchanges } from './exchange-log';
 
 const running = new Set<{ stop(): Promise<void> }>();
 
+/**
+ * The simulators' clock in tests unless a test sets one: noon, outside the default maintenance
+ * window (02-05), so that start-all starts everything at once whatever the hour of the run.
+ */
+export const TEST_NOON = (): Date => new Date(2026, 0, 5, 12, 0, 0);
+
 export async function startSimulator(options?: SimulatorOptions): Promise<PlexSimulator> {
   // A test is short, and some read the log by index from a length taken before: keep it all.
-  const sim = new PlexSimulator({ maxExchanges: Infinity, ...options });
+  const sim = new PlexSimulator({ maxExchanges: Infinity, now: TEST_NOON, ...options });
   recordExchanges(sim);
   // A test that stops its simulator itself must not have it stopped a second time at the end.
   const stop = sim.stop.bind(sim);
