@@ -3,7 +3,13 @@ import { ButlerError } from './errors';
 import { outcomeUnknown, statusFailure, transportFailure } from './failures';
 import { pinPlexDirectIdentity } from './identity';
 import { message, type MessageRef } from './messages';
-import { looksLikeHtmlPage, parseActivities, parseIdentity, parseTaskList } from './parse';
+import {
+  looksLikeHtmlPage,
+  parseActivities,
+  parseIdentity,
+  parseSettings,
+  parseTaskList,
+} from './parse';
 import { backoffDelay, parseRetryAfter, type RetryPolicy } from './retry';
 import { resolveSettings, type ButlerClientOptions } from './settings';
 import { HttpTransport, RequestFailure, type TransportResponse } from './transport';
@@ -12,6 +18,7 @@ import type {
   Activity,
   ButlerTask,
   CallOptions,
+  PlexSetting,
   ServerIdentity,
   TaskAction,
   TaskResult,
@@ -120,6 +127,36 @@ export class ButlerClient {
       );
       return parseActivities(response.body, response.contentType);
     });
+  }
+
+  /** GET /:/prefs: every setting of the server, its values read for their types. */
+  listSettings(options: CallOptions & { fresh?: boolean } = {}): Promise<PlexSetting[]> {
+    const read = async (signal: AbortSignal): Promise<PlexSetting[]> => {
+      const response = await this.request('GET', '/:/prefs', signal, message('doing.readSettings'));
+      return parseSettings(response.body, response.contentType);
+    };
+    // After a change: a read already under way may have begun before it, so one of its own.
+    if (options.fresh) return read(this.signalFor(options.signal));
+    return this.shared('GET /:/prefs', options.signal, read);
+  }
+
+  /**
+   * PUT /:/prefs?Id=value…: sets these settings in one request. Sent again after a failure
+   * like a read, since setting the same values twice is the same as once. Check the ids and
+   * values first (lib/schedule.ts does for the Butler's): the server refuses an unknown id
+   * with 400 and changes nothing.
+   */
+  async setSettings(
+    values: Readonly<Record<string, string>>,
+    options: CallOptions = {},
+  ): Promise<void> {
+    const query = new URLSearchParams(Object.entries(values)).toString();
+    await this.request(
+      'PUT',
+      `/:/prefs?${query}`,
+      this.signalFor(options.signal),
+      message('doing.writeSettings'),
+    );
   }
 
   /** GET /identity: answers without a valid token, so it tells "unreachable" from "token rejected". */

@@ -17,6 +17,7 @@ export const BUTLER_ERROR_CODES = [
   'bad-response',
   'invalid-task',
   'invalid-config',
+  'invalid-setting',
   'outcome-unknown',
   'aborted',
 ] as const;

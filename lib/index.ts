@@ -25,6 +25,9 @@ export type {
   Activity,
   ButlerTask,
   CallOptions,
+  PlexSetting,
+  SettingType,
+  SettingValue,
   ServerIdentity,
   TaskAction,
   TaskResult,
@@ -51,3 +54,11 @@ export type { DiscoverOptions, DiscoveredServer } from './gdm';
 export { pinPlexDirectIdentity, probeIdentity } from './identity';
 export type { ProbeOptions, ProbedIdentity } from './identity';
 export { isPlexDirectCertificateOf, plexDirectAddress } from './plexdirect';
+export {
+  TASK_SWITCH_PREFIX,
+  butlerSchedule,
+  changedIds,
+  isButlerSetting,
+  planScheduleChange,
+} from './schedule';
+export type { ButlerSchedule } from './schedule';

@@ -1,6 +1,13 @@
 import { ButlerError } from './errors';
 import { message } from './messages';
-import type { Activity, ButlerTask, ServerIdentity } from './types';
+import type {
+  Activity,
+  ButlerTask,
+  PlexSetting,
+  ServerIdentity,
+  SettingType,
+  SettingValue,
+} from './types';
 
 type Attributes = Record<string, string>;
 
@@ -310,4 +317,69 @@ export function parseActivityNotification(text: string): ParsedActivityEvent[] {
     if (activity) events.push({ event: entry.event as ActivityEventKind, activity });
   }
   return events;
+}
+
+const SETTING_TYPES = new Set<string>(['bool', 'int', 'text', 'double']);
+
+/** A setting's value for its type: Plex writes bools as true/false in JSON, 1/0 in XML. */
+function settingValue(type: SettingType, raw: unknown): SettingValue {
+  if (type === 'bool') return toBoolean(raw);
+  if (type === 'int' || type === 'double') return toNumber(raw, 0);
+  return toText(raw);
+}
+
+/** `value:label|value:label`; a label may hold colons, a value not. */
+function allowedOf(enumValues: unknown): PlexSetting['allowed'] {
+  const text = toText(enumValues);
+  if (text === '') return undefined;
+  return text.split('|').map((entry) => {
+    const colon = entry.indexOf(':');
+    return colon < 0
+      ? { value: entry, label: entry }
+      : { value: entry.slice(0, colon), label: entry.slice(colon + 1) };
+  });
+}
+
+function normaliseSetting(raw: Record<string, unknown>): PlexSetting | undefined {
+  const id = toText(raw.id);
+  const type = toText(raw.type);
+  if (id === '' || !SETTING_TYPES.has(type)) return undefined;
+  const settingType = type as SettingType;
+  const allowed = allowedOf(raw.enumValues);
+  return {
+    id,
+    label: toText(raw.label),
+    summary: toText(raw.summary),
+    type: settingType,
+    default: settingValue(settingType, raw.default),
+    value: settingValue(settingType, raw.value),
+    hidden: toBoolean(raw.hidden),
+    advanced: toBoolean(raw.advanced),
+    group: toText(raw.group),
+    ...(allowed ? { allowed } : {}),
+  };
+}
+
+/** GET /:/prefs (or /:/prefs/get): `MediaContainer.Setting[]`, JSON or XML. */
+export function parseSettings(body: string, contentType: string | undefined): PlexSetting[] {
+  const format = detectFormat(body, contentType);
+  let raws: unknown[];
+  if (format === 'xml') {
+    if (!/<MediaContainer[\s>/]/.test(body)) {
+      throw new ButlerError('bad-response', message('errors.notSettings'));
+    }
+    raws = xmlElements(body, 'Setting');
+  } else {
+    const parsed = parseJson(body);
+    if (!isRecord(parsed) || !isRecord(parsed.MediaContainer)) {
+      throw new ButlerError('bad-response', message('errors.notSettings'));
+    }
+    raws = asArray(parsed.MediaContainer.Setting);
+  }
+  const settings: PlexSetting[] = [];
+  for (const raw of raws) {
+    const setting = isRecord(raw) ? normaliseSetting(raw) : undefined;
+    if (setting) settings.push(setting);
+  }
+  return settings;
 }

@@ -42,3 +42,21 @@ export interface ServerIdentity {
 export interface CallOptions {
   signal?: AbortSignal;
 }
+
+export type SettingType = 'bool' | 'int' | 'text' | 'double';
+export type SettingValue = boolean | number | string;
+
+/** One of the server's settings (GET /:/prefs), its values read for its type. */
+export interface PlexSetting {
+  id: string;
+  label: string;
+  summary: string;
+  type: SettingType;
+  default: SettingValue;
+  value: SettingValue;
+  hidden: boolean;
+  advanced: boolean;
+  group: string;
+  /** When only some values are allowed: each with the label Plex shows for it. */
+  allowed?: Array<{ value: string; label: string }>;
+}

@@ -1,0 +1,240 @@
+/**
+ * The Butler's schedule, as the server's own settings hold it: the maintenance window, one
+ * switch per task, the backup folder, the update settings. Read from the live setting list,
+ * never from a table here: which switch belongs to which task is in its id
+ * (`ButlerTask<name>`), and a task without a switch is simply absent.
+ */
+import { ButlerError } from './errors';
+import { message, type MessageParam } from './messages';
+import { describeValue, suggestTaskNames } from './tasks';
+import type { PlexSetting, SettingValue } from './types';
+
+/** Where a task's switch is: `ButlerTaskBackupDatabase` switches BackupDatabase. */
+export const TASK_SWITCH_PREFIX = 'ButlerTask';
+const START_HOUR = 'ButlerStartHour';
+const END_HOUR = 'ButlerEndHour';
+const BACKUP_PATH = 'ButlerDatabaseBackupPath';
+/** The parts a schedule change may have. */
+const PARTS = ['window', 'tasks', 'backupPath', 'settings'];
+
+export interface ButlerSchedule {
+  /** Hours 0-23; the window may wrap past midnight (22 to 5). */
+  window: { startHour: number; endHour: number };
+  /** Each task the server has a switch for, by task name. */
+  tasks: Record<string, boolean>;
+  backupPath: string;
+  /** Every Butler setting as the server describes it. */
+  settings: PlexSetting[];
+}
+
+/** The Butler's settings: group `butler`, and the update settings, whose ids start Butler. */
+export function isButlerSetting(setting: Pick<PlexSetting, 'id' | 'group'>): boolean {
+  return setting.group === 'butler' || setting.id.startsWith('Butler');
+}
+
+function taskOfSwitch(setting: PlexSetting): string | undefined {
+  if (setting.type !== 'bool' || !setting.id.startsWith(TASK_SWITCH_PREFIX)) return undefined;
+  const task = setting.id.slice(TASK_SWITCH_PREFIX.length);
+  return task === '' ? undefined : task;
+}
+
+/** The schedule in the shape the schedule node sends, from GET /:/prefs. */
+export function butlerSchedule(all: readonly PlexSetting[]): ButlerSchedule {
+  const settings = all.filter(isButlerSetting).map((setting) => ({ ...setting }));
+  const byId = new Map(settings.map((setting) => [setting.id, setting]));
+  const tasks: Record<string, boolean> = {};
+  for (const setting of settings) {
+    const task = taskOfSwitch(setting);
+    if (task !== undefined) tasks[task] = setting.value === true;
+  }
+  return {
+    window: {
+      startHour: Number(byId.get(START_HOUR)?.value ?? 2),
+      endHour: Number(byId.get(END_HOUR)?.value ?? 5),
+    },
+    tasks,
+    backupPath: String(byId.get(BACKUP_PATH)?.value ?? ''),
+    settings,
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function refused(key: string, params: Record<string, MessageParam>): ButlerError {
+  return new ButlerError('invalid-setting', message(`errors.${key}`, params));
+}
+
+/** What a setting allows, in words, for an error. */
+function allowedWords(setting: PlexSetting): MessageParam {
+  if (setting.allowed) {
+    return setting.allowed.map((entry) => entry.value).join(', ');
+  }
+  return message(`settingType.${setting.type}`);
+}
+
+/** A value for the wire (PUT /:/prefs), or undefined when the setting does not allow it. */
+function wireValue(setting: PlexSetting, value: unknown): string | undefined {
+  let text: string | undefined;
+  if (setting.type === 'bool') {
+    if (value === true || value === 'true') text = 'true';
+    else if (value === false || value === 'false') text = 'false';
+  } else if (setting.type === 'int') {
+    const number =
+      typeof value === 'number'
+        ? value
+        : typeof value === 'string' && /^-?\d+$/.test(value.trim())
+          ? Number(value)
+          : NaN;
+    if (Number.isSafeInteger(number)) text = String(number);
+  } else if (setting.type === 'double') {
+    const number =
+      typeof value === 'number'
+        ? value
+        : typeof value === 'string' && value.trim() !== ''
+          ? Number(value)
+          : NaN;
+    if (Number.isFinite(number)) text = String(number);
+  } else if (typeof value === 'string' && !hasControlCharacter(value) && value.length <= 4096) {
+    text = value;
+  }
+  if (text === undefined) return undefined;
+  if (setting.allowed && !setting.allowed.some((entry) => entry.value === text)) return undefined;
+  return text;
+}
+
+/**
+ * The settings a change of the schedule asks for, checked against the server's own list:
+ * `{ window: { startHour, endHour } }`, `{ tasks: { DeepMediaAnalysis: false } }`,
+ * `{ backupPath }`, `{ settings: { ButlerUpdateChannel: '8' } }` (or `[{ id, value }]`), any
+ * together. Only Butler settings; every id known, every value allowed, or an
+ * `invalid-setting` error that says what is allowed, and nothing to send.
+ */
+export function planScheduleChange(
+  all: readonly PlexSetting[],
+  change: unknown,
+): Record<string, string> {
+  if (!isRecord(change)) {
+    throw refused('scheduleShape', { value: describeValue(change) });
+  }
+  const butler = all.filter(isButlerSetting);
+  const byId = new Map(butler.map((setting) => [setting.id, setting]));
+  const wanted = new Map<string, unknown>();
+  const keys = Object.keys(change);
+  for (const key of keys) {
+    if (!PARTS.includes(key)) {
+      throw refused('unknownPart', { part: describeValue(key), parts: PARTS.join(', ') });
+    }
+  }
+  const want = (id: string, value: unknown, shownAs: string): void => {
+    if (!byId.has(id)) throw refused('noSuchSetting', { setting: shownAs });
+    wanted.set(id, value);
+  };
+  if (Object.hasOwn(change, 'window')) {
+    const window = change.window;
+    if (!isRecord(window)) throw refused('windowShape', { value: describeValue(window) });
+    for (const key of Object.keys(window)) {
+      if (key !== 'startHour' && key !== 'endHour') {
+        throw refused('unknownPart', {
+          part: describeValue(`window.${key}`),
+          parts: 'window.startHour, window.endHour',
+        });
+      }
+    }
+    if (Object.hasOwn(window, 'startHour')) want(START_HOUR, window.startHour, 'window.startHour');
+    if (Object.hasOwn(window, 'endHour')) want(END_HOUR, window.endHour, 'window.endHour');
+  }
+  if (Object.hasOwn(change, 'tasks')) {
+    const tasks = change.tasks;
+    if (!isRecord(tasks)) throw refused('tasksShape', { value: describeValue(tasks) });
+    const switched = butler.map(taskOfSwitch).filter((task): task is string => task !== undefined);
+    for (const [task, value] of Object.entries(tasks)) {
+      const setting = byId.get(`${TASK_SWITCH_PREFIX}${task}`);
+      if (!setting || taskOfSwitch(setting) === undefined) {
+        const suggestions = suggestTaskNames(task, switched);
+        throw refused('noSuchSwitch', {
+          task: describeValue(task),
+          suggestion:
+            suggestions.length > 0
+              ? message('errors.didYouMean', { names: suggestions.join(', ') })
+              : '',
+          tasks: switched.join(', '),
+        });
+      }
+      wanted.set(setting.id, value);
+    }
+  }
+  if (Object.hasOwn(change, 'backupPath')) want(BACKUP_PATH, change.backupPath, 'backupPath');
+  if (Object.hasOwn(change, 'settings')) {
+    const settings = change.settings;
+    const entries: Array<[string, unknown]> = Array.isArray(settings)
+      ? settings.map((entry: unknown) => {
+          if (!isRecord(entry) || typeof entry.id !== 'string' || !Object.hasOwn(entry, 'value')) {
+            throw refused('settingsShape', { value: describeValue(entry) });
+          }
+          return [entry.id, entry.value];
+        })
+      : isRecord(settings)
+        ? Object.entries(settings)
+        : (() => {
+            throw refused('settingsShape', { value: describeValue(settings) });
+          })();
+    const ids = butler.map((setting) => setting.id);
+    for (const [id, value] of entries) {
+      if (!byId.has(id)) {
+        const suggestions = suggestTaskNames(id, ids);
+        throw refused(all.some((setting) => setting.id === id) ? 'notButler' : 'unknownSetting', {
+          id: describeValue(id),
+          suggestion:
+            suggestions.length > 0
+              ? message('errors.didYouMean', { names: suggestions.join(', ') })
+              : '',
+          ids: ids.join(', '),
+        });
+      }
+      wanted.set(id, value);
+    }
+  }
+  if (wanted.size === 0) throw refused('nothingToChange', { parts: PARTS.join(', ') });
+  const values: Record<string, string> = {};
+  for (const [id, value] of wanted) {
+    const setting = byId.get(id) as PlexSetting;
+    const text = wireValue(setting, value);
+    if (text === undefined) {
+      throw refused('badValue', {
+        id,
+        value: describeSettingValue(value),
+        allowed: allowedWords(setting),
+      });
+    }
+    values[id] = text;
+  }
+  return values;
+}
+
+function describeSettingValue(value: unknown): MessageParam {
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return describeValue(value);
+}
+
+/** The values that a plan would change, for saying what happened (ids whose value differs). */
+export function changedIds(
+  all: readonly PlexSetting[],
+  values: Readonly<Record<string, string>>,
+): string[] {
+  return Object.entries(values)
+    .filter(([id, text]) => {
+      const current: SettingValue | undefined = all.find((setting) => setting.id === id)?.value;
+      return current === undefined || String(current) !== text;
+    })
+    .map(([id]) => id);
+}
+
+/** Control characters would arrive as a query parameter no Plex setting takes. */
+function hasControlCharacter(text: string): boolean {
+  for (let index = 0; index < text.length; index += 1) {
+    if (text.charCodeAt(index) < 0x20) return true;
+  }
+  return false;
+}
