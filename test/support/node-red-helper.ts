@@ -43,6 +43,7 @@ const NODE_SETS = [
   'plex-butler-start',
   'plex-butler-stop',
   'plex-butler-watch',
+  'plex-butler-schedule',
 ];
 /** Where the nodes find the library's messages: RED._('plex-butler.errors.timeout'). */
 const LIBRARY_CATALOG = 'plex-butler';
@@ -94,6 +95,7 @@ export const tasksNode = withCatalog(require('../../nodes/plex-butler-tasks'));
 export const startNode = withCatalog(require('../../nodes/plex-butler-start'));
 export const stopNode = withCatalog(require('../../nodes/plex-butler-stop'));
 export const watchNode = withCatalog(require('../../nodes/plex-butler-watch'));
+export const scheduleNode = withCatalog(require('../../nodes/plex-butler-schedule'));
 // The helper does not load core nodes by itself; Catch nodes check how errors reach flows.
 const catchNode = require(path.join(coreNodes, '25-catch'));
 const completeNode = require(path.join(coreNodes, '24-complete'));
@@ -105,6 +107,7 @@ export const allNodes = [
   startNode,
   stopNode,
   watchNode,
+  scheduleNode,
   catchNode,
   completeNode,
   tlsNode,

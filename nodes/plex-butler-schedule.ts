@@ -1,0 +1,60 @@
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { butlerSchedule, changedIds, planScheduleChange } from '../lib';
+import { ButlerNodeRunner, clock, type DoneFunction, type SendFunction } from './common';
+import { migrateConfig } from './migrations';
+
+const TYPE = 'plex-butler-schedule';
+
+interface ScheduleConfig extends NodeDef {
+  server: string;
+  /** Where the schedule goes in the output message; default payload. */
+  property: string;
+}
+
+/**
+ * A message asks for a change when its payload is an object; anything else (an inject's
+ * timestamp, a string) only reads.
+ */
+function changeOf(msg: NodeMessageInFlow): Record<string, unknown> | undefined {
+  const payload: unknown = msg.payload;
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return undefined;
+  return Object.keys(payload).length > 0 ? (payload as Record<string, unknown>) : undefined;
+}
+
+export = function registerSchedule(RED: NodeAPI): void {
+  function PlexButlerScheduleNode(this: Node, saved: ScheduleConfig): void {
+    RED.nodes.createNode(this, saved);
+    const config = migrateConfig(TYPE, saved);
+    const runner = new ButlerNodeRunner(RED, this, config, TYPE);
+    const property = config.property || 'payload';
+
+    this.on('input', (msg: NodeMessageInFlow, send: SendFunction, done: DoneFunction) => {
+      void runner.handle(done, async (client, signal) => {
+        const change = changeOf(msg);
+        let settings = await client.listSettings({ signal });
+        let updated: string[] = [];
+        if (change !== undefined) {
+          // Checked against the server's own list first: nothing is sent for a bad change.
+          const values = planScheduleChange(settings, change);
+          updated = changedIds(settings, values);
+          await client.setSettings(values, { signal });
+          // What the server holds now, not what was asked for.
+          settings = await client.listSettings({ signal, fresh: true });
+        }
+        RED.util.setMessageProperty(msg, property, butlerSchedule(settings), true);
+        (msg as NodeMessageInFlow & { updated?: string[] }).updated = updated;
+        send(msg);
+        const key = change !== undefined ? 'updated' : 'read';
+        return {
+          fill: 'green',
+          shape: 'dot',
+          text: `${runner.t(`status.${key}`)} ${clock()}`,
+        };
+      });
+    });
+  }
+  RED.nodes.registerType(
+    TYPE,
+    PlexButlerScheduleNode as unknown as (this: Node, def: NodeDef) => void,
+  );
+};
