@@ -143,7 +143,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     if (failure) throw failure.reason;
   });
 
-  it('lists get tasks, start task, stop task and watch activity under "plex" in the palette', async function () {
+  it('lists get tasks, start task, stop task, watch activity and butler schedule under "plex" in the palette', async function () {
     page = await openEditor(started().browser, started().nodeRed.url);
     assert.equal(await visibleText(page.locator('#red-ui-palette-header-plex')), 'plex');
     const category = page.locator('#red-ui-palette-plex');
@@ -152,6 +152,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
       ['plex-butler-start', 'start task'],
       ['plex-butler-stop', 'stop task'],
       ['plex-butler-watch', 'watch activity'],
+      ['plex-butler-schedule', 'butler schedule'],
     ]) {
       const node = category.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
       assert.equal(await visibleText(node), label, `palette label of ${type}`);
@@ -343,6 +344,80 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     await screenshot(page, 'editor-5-watch-and-wait');
   });
 
+  it('reads the Butler schedule with a butler schedule node, from an inject to the debug sidebar', async function () {
+    const { sim, nodeRed, browser } = started();
+    page = await openEditor(browser, nodeRed.url);
+    const inject = await dragFromPalette(page, 'inject', 160, 140);
+    const schedule = await dragFromPalette(page, 'plex-butler-schedule', 400, 140);
+    const debug = await dragFromPalette(page, 'debug', 680, 140);
+    await wire(page, inject, schedule);
+    await wire(page, schedule, debug);
+
+    await openNodeDialog(page, schedule);
+    assert.match(await visibleText(page.locator('.red-ui-tray-breadcrumbs')), /butler schedule/);
+    assert.match(await visibleText(page.locator('.form-tips')), /DeepMediaAnalysis/);
+    if ((await page.locator('#node-input-server').inputValue()) === '_ADD_') {
+      await page.locator('#node-input-btn-server-add').click();
+      await page.locator('#node-config-input-url').waitFor();
+      await waitForTray(page);
+      await page.locator('#node-config-input-url').pressSequentially(sim.url);
+      await page.locator('#node-config-input-token').pressSequentially(TOKEN);
+      await page.locator('#node-config-dialog-ok').click();
+      await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
+    }
+    // The output property is a msg typedInput that starts at payload and refuses a blank.
+    const property = page.locator(
+      '#node-input-property + .red-ui-typedInput-container input.red-ui-typedInput-input',
+    );
+    assert.equal(await property.inputValue(), 'payload');
+    await property.fill('');
+    await property.press('Tab');
+    await page.locator('#node-input-property + .red-ui-typedInput-container.input-error').waitFor();
+    // The debug node shows msg.payload, so the schedule goes back there.
+    await property.fill('payload');
+    await property.press('Tab');
+    await page
+      .locator('#node-input-property + .red-ui-typedInput-container:not(.input-error)')
+      .waitFor();
+    await page.locator('#node-dialog-ok').click();
+    await page.locator('#node-input-property').waitFor({ state: 'detached' });
+    assert.equal(
+      await visibleText(canvasNode(page, schedule).locator('.red-ui-flow-node-label-text')),
+      'butler schedule',
+    );
+
+    await deploy(page);
+    const writesBefore = sim.exchanges.filter((exchange) => exchange.method === 'PUT').length;
+    await clickOnCanvas(
+      canvasNode(page, inject).locator(
+        '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
+      ),
+    );
+    const debugTab = page.locator('#red-ui-tab-debug-link-button');
+    if ((await debugTab.count()) > 0) await debugTab.click();
+    const message = page.locator('.red-ui-debug-msg', { hasText: 'window' });
+    await message.waitFor();
+    const shown = await visibleText(message);
+    assert.match(shown, /msg\.payload : Object/);
+    assert.match(shown, /window: object/);
+    assert.match(shown, /tasks: object/);
+    const status = canvasNode(page, schedule).locator('.red-ui-flow-node-status-label', {
+      hasText: 'read',
+    });
+    await status.waitFor();
+    assert.match(await visibleText(status), /^read \d{2}:\d{2}$/);
+    assert.ok(
+      sim.exchanges.some((exchange) => exchange.method === 'GET' && exchange.path === '/:/prefs'),
+      'the simulator was asked for its settings',
+    );
+    assert.equal(
+      sim.exchanges.filter((exchange) => exchange.method === 'PUT').length,
+      writesBefore,
+      'an inject with a timestamp only reads',
+    );
+    await screenshot(page, 'editor-6-schedule-read');
+  });
+
   it('shows a rejected token in plain words, styled as an error', async function () {
     const { sim, nodeRed, browser } = started();
     page = await openEditor(browser, nodeRed.url);
@@ -412,6 +487,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
       ['plex-butler-start', 'Aufgabe starten'],
       ['plex-butler-stop', 'Aufgabe stoppen'],
       ['plex-butler-watch', 'Aktivität beobachten'],
+      ['plex-butler-schedule', 'Zeitplan des Butlers'],
     ]) {
       assert.equal(await visibleText(paletteNode(page, type)), label, `palette label of ${type}`);
     }

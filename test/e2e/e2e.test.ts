@@ -33,6 +33,7 @@ const OUR_TYPES = [
   'plex-butler-start',
   'plex-butler-stop',
   'plex-butler-watch',
+  'plex-butler-schedule',
 ];
 const MODULE_PATH = PACKAGE_NAME;
 /** The editor's scripts, which the nodes' .html files load from the package's resources/. */
@@ -102,6 +103,23 @@ function e2eFlow(plexUrl: string): Record<string, unknown>[] {
       wires: [['out-tasks']],
     },
     { id: 'out-tasks', type: 'http response', z, wires: [] },
+    {
+      id: 'in-schedule',
+      type: 'http in',
+      z,
+      url: '/e2e/schedule',
+      method: 'post',
+      wires: [['schedule']],
+    },
+    {
+      id: 'schedule',
+      type: 'plex-butler-schedule',
+      z,
+      server: 'e2e-server',
+      property: 'payload',
+      wires: [['out-schedule']],
+    },
+    { id: 'out-schedule', type: 'http response', z, wires: [] },
     // Not wired to anything: deployed so that every one of our types runs in this Node-RED.
     { id: 'stop', type: 'plex-butler-stop', z, server: 'e2e-server', taskType: 'all', wires: [[]] },
     {
@@ -215,7 +233,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
       assert.deepEqual(Object.keys(packedManifest.dependencies), ['ws']);
     });
 
-    it('installs into the user directory and loads our five node types without errors', async function () {
+    it('installs into the user directory and loads our six node types without errors', async function () {
       const manifest = JSON.parse(readFileSync(join(nodeRed.userDir, 'package.json'), 'utf8')) as {
         dependencies?: Record<string, string>;
       };
@@ -330,6 +348,26 @@ describe('end to end: the packed package in a real Node-RED', function () {
       const tasks = (await response.json()) as Array<{ name: string; enabled: boolean }>;
       assert.equal(tasks.length, 22);
       assert.ok(tasks.some((task) => task.name === 'OptimizeDatabase'));
+    });
+
+    it('moves the Butler window through a plex-butler-schedule node, as the server holds it', async function () {
+      const response = await postJson(`${nodeRed.url}/e2e/schedule`, {
+        window: { startHour: 1, endHour: 4 },
+      });
+      assert.equal(response.status, 200);
+      const schedule = (await response.json()) as {
+        window: { startHour: number; endHour: number };
+        tasks: Record<string, boolean>;
+      };
+      assert.deepEqual(schedule.window, { startHour: 1, endHour: 4 });
+      assert.equal(schedule.tasks.BackupDatabase, true);
+      assert.equal(sim.preferences.get('ButlerStartHour')?.value, 1);
+      assert.equal(sim.preferences.get('ButlerEndHour')?.value, 4);
+      const writes = sim.exchanges.filter(
+        (exchange) => exchange.method === 'PUT' && exchange.path === '/:/prefs',
+      );
+      assert.equal(writes.length, 1);
+      assert.equal(writes[0].headers['x-plex-token'], TOKEN);
     });
 
     it('starts a task named by msg.task, then reports it already running', async function () {

@@ -107,7 +107,58 @@ function generateInputs(count: number, seed: number): unknown[] {
   return inputs;
 }
 
-const EXPECTED_PATHS = /^\/(butler(\/[A-Za-z][A-Za-z0-9]*)?|identity|activities)$/;
+const EXPECTED_PATHS = /^\/(butler(\/[A-Za-z][A-Za-z0-9]*)?|identity|activities|:\/prefs)$/;
+
+/** Schedule changes as a careless flow or a hostile one might send them. */
+function generateScheduleChanges(count: number, seed: number): unknown[] {
+  const random = prng(seed);
+  const ids = [
+    'FriendlyName',
+    'ManualPortMappingPort',
+    'GdmEnabled',
+    'ButlerStartHour',
+    'ButlerTaskBackupDatabase',
+    'ButlerUpdateChannel',
+    '__proto__',
+    'constructor',
+    'ButlerStartHour&FriendlyName=x',
+    'ButlerEndHour\r\nX: 1',
+  ];
+  const values = (): unknown => {
+    const kinds = [
+      () => Math.floor(random() * 40) - 5,
+      () => random() < 0.5,
+      () => randomString(random),
+      () => null,
+      () => ({ nested: random() }),
+      () => [1, 2],
+      () => 'x'.repeat(5000),
+      () => 2.5,
+    ];
+    return kinds[Math.floor(random() * kinds.length)]();
+  };
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
+  const changes: unknown[] = [];
+  for (let i = 0; i < count; i++) {
+    const roll = random();
+    if (roll < 0.2) changes.push({ window: { startHour: values(), endHour: values() } });
+    else if (roll < 0.4)
+      changes.push({
+        tasks: { [pick([...STATIC_TASK_NAMES, randomString(random), 'ReverseGeocode'])]: values() },
+      });
+    else if (roll < 0.6) changes.push({ settings: { [pick(ids)]: values() } });
+    else if (roll < 0.7) changes.push({ settings: [{ id: pick(ids), value: values() }] });
+    else if (roll < 0.8) changes.push({ backupPath: values(), [randomString(random)]: values() });
+    else if (roll < 0.9)
+      changes.push(
+        JSON.parse(
+          `{"__proto__": {"polluted": 1}, "window": {"startHour": ${Math.floor(random() * 30)}}}`,
+        ),
+      );
+    else changes.push(pick([values(), randomString(random), [values()], {}]));
+  }
+  return changes;
+}
 
 describe('reliability: bad input fuzz', function () {
   this.timeout(120_000);
@@ -186,4 +237,48 @@ describe('reliability: bad input fuzz', function () {
       assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
     });
   }
+
+  it('plex-butler-schedule: every generated change is refused before a request, or changes Butler settings only', async () => {
+    await loadReliabilityFlow(sim, { type: 'plex-butler-schedule', property: 'payload' }, TOKEN);
+    const changes = generateScheduleChanges(400, 4242);
+    const before = sim.exchanges.length;
+    const outcomes = { written: 0, read: 0, refused: 0 };
+    for (const change of changes) {
+      tried++;
+      const putsBefore = sim.stats.requestsByRoute['PUT /:/prefs'] ?? 0;
+      const outcome = await sendAndSettle({ payload: change });
+      const puts = (sim.stats.requestsByRoute['PUT /:/prefs'] ?? 0) - putsBefore;
+      if (outcome.kind === 'error') {
+        const error = outcome.msg.error as CaughtError;
+        assert.equal(
+          error.code,
+          'invalid-setting',
+          `${JSON.stringify(change)?.slice(0, 80)} → ${error.message}`,
+        );
+        assert.ok(error.message.length < 2000);
+        assert.equal(puts, 0, 'nothing sent for a refused change');
+        outcomes.refused++;
+      } else {
+        assert.ok(puts <= 1, 'one PUT at most');
+        if (puts === 1) outcomes.written++;
+        else outcomes.read++;
+      }
+    }
+    console.log(
+      `      schedule fuzz: ${changes.length} changes, ${outcomes.written} written, ${outcomes.read} read, ${outcomes.refused} refused`,
+    );
+    assert.ok(outcomes.refused > 100 && outcomes.written >= 5, JSON.stringify(outcomes));
+    for (const exchange of sim.exchanges.slice(before)) {
+      assert.match(exchange.path, EXPECTED_PATHS);
+      if (exchange.method !== 'PUT') continue;
+      const ids = [...new URLSearchParams(exchange.url.split('?')[1] ?? '').keys()];
+      assert.ok(ids.length > 0);
+      for (const id of ids) assert.match(id, /^Butler[A-Za-z]+$/, `a PUT of ${id}`);
+    }
+    // What the fuzz may never have changed.
+    assert.equal(sim.preferences.get('FriendlyName')?.value, '');
+    assert.equal(sim.preferences.get('ManualPortMappingPort')?.value, 32400);
+    assert.equal(sim.preferences.get('GdmEnabled')?.value, true);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
+  });
 });

@@ -72,6 +72,18 @@ describe('reliability: the token never shows', function () {
       ],
       [{ type: 'plex-butler-stop', task: '', taskType: 'all' }, [{}]],
       [{ type: 'plex-butler-stop', task: 'BackupDatabase', taskType: 'str' }, [{}, {}]],
+      [
+        { type: 'plex-butler-schedule', property: 'payload' },
+        [
+          {},
+          { payload: { window: { startHour: 1, endHour: 5 } } },
+          { payload: { tasks: { DeepMediaAnalysis: false } } },
+          { payload: { settings: { FriendlyName: 'x' } } },
+          { payload: { window: { startHour: 25, endHour: 5 } } },
+          { payload: { backupPath: 7 } },
+          { payload: 'nonsense' },
+        ],
+      ],
     ];
     for (const [node, messages] of flows) {
       await loadReliabilityFlow(sim, node, tokenSetting, { retries: 0, timeout: 300 });

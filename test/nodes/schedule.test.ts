@@ -1,0 +1,171 @@
+/**
+ * The butler schedule node in a Node-RED runtime: reads, writes exactly what a message asks
+ * for (one PUT, then a read-back), refuses anything else before a request, and the task
+ * switches it sets are what get tasks shows.
+ */
+import { strict as assert } from 'node:assert';
+import type { PlexSimulator } from '../../simulator';
+import { plexRequest } from '../support/plex-request';
+import { startSimulator } from '../support/simulator';
+import {
+  helper,
+  lastStatus,
+  loadFlow,
+  nextMessage,
+  setLanguage,
+  type FlowNode,
+} from '../support/node-red-helper';
+
+const TOKEN = 'tok-ScheduleNode-8080';
+
+interface ScheduleMessage {
+  payload: {
+    window: { startHour: number; endHour: number };
+    tasks: Record<string, boolean>;
+    backupPath: string;
+    settings: Array<{ id: string; value: unknown }>;
+  };
+  updated: string[];
+  topic?: string;
+}
+
+describe('plex-butler-schedule', function () {
+  let sim: PlexSimulator;
+
+  beforeEach(async () => {
+    sim = await startSimulator({ token: TOKEN });
+  });
+  afterEach(async () => {
+    await helper.unload();
+    setLanguage('en-US');
+    await sim.stop();
+  });
+
+  function flow(extra: FlowNode[] = []): FlowNode[] {
+    return [
+      { id: 'tab', type: 'tab' },
+      {
+        id: 'server',
+        type: 'plex-butler-server',
+        url: sim.url,
+        clientId: 'schedule-node',
+        timeout: 2000,
+        retries: 0,
+        version: 2,
+      },
+      {
+        id: 'node',
+        type: 'plex-butler-schedule',
+        z: 'tab',
+        server: 'server',
+        property: 'payload',
+        version: 2,
+        wires: [['out']],
+      },
+      { id: 'out', type: 'helper', z: 'tab' },
+      { id: 'catcher', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', type: 'helper', z: 'tab' },
+      ...extra,
+    ];
+  }
+
+  async function load(extra: FlowNode[] = []): Promise<void> {
+    await loadFlow(flow(extra), { server: { token: TOKEN } });
+  }
+
+  async function run(payload: unknown): Promise<ScheduleMessage> {
+    const received = nextMessage<ScheduleMessage>('out');
+    helper.getNode('node').receive({ payload, topic: 'weekend' });
+    return received;
+  }
+
+  async function refusal(payload: unknown): Promise<{ code: string; message: string }> {
+    const caught = nextMessage<{ error: { code: string; message: string } }>('caught');
+    helper.getNode('node').receive({ payload });
+    return (await caught).error;
+  }
+
+  const puts = (): number => sim.stats.requestsByRoute['PUT /:/prefs'] ?? 0;
+
+  it('a timestamp reads the schedule; the message passes through', async () => {
+    await load();
+    const read = await run(Date.now());
+    assert.deepEqual(read.payload.window, { startHour: 2, endHour: 5 });
+    assert.equal(read.payload.tasks.DeepMediaAnalysis, true);
+    assert.equal(read.topic, 'weekend');
+    assert.deepEqual(read.updated, []);
+    assert.equal(puts(), 0);
+    assert.match(lastStatus('node')?.text ?? '', /^read \d\d:\d\d$/);
+  });
+
+  it('a window: one PUT with those two settings, then what the server holds', async () => {
+    await load();
+    const written = await run({ window: { startHour: 0, endHour: 8 } });
+    assert.deepEqual(written.payload.window, { startHour: 0, endHour: 8 });
+    assert.deepEqual(written.updated, ['ButlerStartHour', 'ButlerEndHour']);
+    assert.equal(puts(), 1);
+    const put = sim.exchanges.find((exchange) => exchange.method === 'PUT');
+    assert.equal(put?.url, '/:/prefs?ButlerStartHour=0&ButlerEndHour=8');
+    assert.equal(sim.exchanges.at(-1)?.path, '/:/prefs', 'read back after the change');
+    assert.match(lastStatus('node')?.text ?? '', /^updated \d\d:\d\d$/);
+  });
+
+  it('a task switch off: get tasks shows the task disabled', async () => {
+    await load([
+      {
+        id: 'lister',
+        type: 'plex-butler-tasks',
+        z: 'tab',
+        server: 'server',
+        property: 'payload',
+        wires: [['listed']],
+      },
+      { id: 'listed', type: 'helper', z: 'tab' },
+    ]);
+    const written = await run({ tasks: { DeepMediaAnalysis: false } });
+    assert.equal(written.payload.tasks.DeepMediaAnalysis, false);
+    const listed = nextMessage<{ payload: Array<{ name: string; enabled: boolean }> }>('listed');
+    helper.getNode('lister').receive({});
+    const task = (await listed).payload.find((entry) => entry.name === 'DeepMediaAnalysis');
+    assert.equal(task?.enabled, false);
+  });
+
+  for (const [name, payload, words] of [
+    [
+      'another server setting',
+      { settings: { FriendlyName: 'pwned' } },
+      /"FriendlyName" is not a Butler setting/,
+    ],
+    ['a window hour of 25', { window: { startHour: 25 } }, /ButlerStartHour cannot be 25/],
+    [
+      'an unknown part',
+      { window: { startHour: 1 }, FriendlyName: 'pwned' },
+      /"FriendlyName" is not part of the Butler schedule/,
+    ],
+    ['a mistyped task', { tasks: { OptimiseDatabase: false } }, /Did you mean OptimizeDatabase\?/],
+  ] as const) {
+    it(`${name}: invalid-setting, and no PUT at all`, async () => {
+      await load();
+      const error = await refusal(payload);
+      assert.equal(error.code, 'invalid-setting');
+      assert.match(error.message, words);
+      assert.equal(puts(), 0);
+      assert.equal(sim.preferences.get('FriendlyName')?.value, '');
+      assert.equal(lastStatus('node')?.text, 'invalid setting');
+    });
+  }
+
+  it('says so in German under de', async () => {
+    setLanguage('de');
+    await load();
+    const error = await refusal({ settings: { GdmEnabled: false } });
+    assert.match(error.message, /"GdmEnabled" ist keine Butler-Einstellung/);
+    assert.equal(lastStatus('node')?.text, 'Einstellung ungültig');
+  });
+
+  it('a read while another client changed the window shows the change', async () => {
+    await load();
+    await plexRequest(sim, 'PUT', '/:/prefs?ButlerEndHour=7');
+    assert.equal((await run('read')).payload.window.endHour, 7);
+  });
+});
