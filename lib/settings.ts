@@ -25,13 +25,13 @@ export interface TlsOptions {
    */
   allowNameMismatch?: boolean;
   /**
-   * A server reached by its LAN address over HTTPS shows its `*.<id>.plex.direct`
-   * certificate: verify the chain, and accept the certificate only when it is the plex.direct
-   * certificate of this server (`machineIdentifier`, or the one `/identity` names, read
-   * without the token before anything else is sent).
+   * A server reached by its LAN address over HTTPS shows its `*.<hash>.plex.direct`
+   * certificate: verify the chain (whatever `verify` says), and accept the certificate only
+   * for the server's own `plexDirectHash`, the `<hash>` of the names plex.tv lists for it.
+   * Without the hash the client refuses to start: nothing else tells whose certificate it is.
    */
   plexDirect?: boolean;
-  machineIdentifier?: string;
+  plexDirectHash?: string;
 }
 
 export interface ButlerClientOptions {
@@ -172,11 +172,8 @@ export interface ResolvedSettings {
   taskListTtlMs: number;
   maxResponseBytes: number;
   maxSockets: number;
-  /**
-   * With `tls.plexDirect`: the machine identifier whose plex.direct certificate is accepted;
-   * known from the options, or set by the client once `/identity` has named it.
-   */
-  plexDirect?: { machineIdentifier?: string };
+  /** With `tls.plexDirect`: the hash of the plex.direct names whose certificate is accepted. */
+  plexDirect?: { readonly hash: string };
   /** For an https.Agent or a TLS socket: verification, extra CA, name-mismatch tolerance. */
   tlsOptions: https.AgentOptions;
 }
@@ -196,10 +193,7 @@ export function resolveSettings(options: ButlerClientOptions): ResolvedSettings 
   const extraCa = (Array.isArray(tls.ca) ? tls.ca : tls.ca ? [tls.ca] : []).filter(
     (pem) => String(pem).trim() !== '',
   );
-  const plexDirect =
-    tls.plexDirect && tls.verify !== false
-      ? { machineIdentifier: tls.machineIdentifier?.trim() || undefined }
-      : undefined;
+  const plexDirect = tls.plexDirect ? { hash: checkPlexDirectHash(tls.plexDirectHash) } : undefined;
   return {
     baseUrl,
     headers: Object.freeze({
@@ -222,14 +216,14 @@ export function resolveSettings(options: ButlerClientOptions): ResolvedSettings 
     maxSockets: checkNumber(options.maxSockets, LIMITS.maxSockets),
     ...(plexDirect ? { plexDirect } : {}),
     tlsOptions: {
-      rejectUnauthorized: tls.verify !== false,
+      rejectUnauthorized: plexDirect !== undefined || tls.verify !== false,
       ...(extraCa.length > 0 ? { ca: [...rootCertificates, ...extraCa] } : {}),
       ...(tls.cert ? { cert: tls.cert } : {}),
       ...(tls.key ? { key: tls.key } : {}),
       ...(tls.passphrase ? { passphrase: tls.passphrase } : {}),
       ...(tls.servername ? { servername: tls.servername } : {}),
       ...(plexDirect
-        ? { checkServerIdentity: plexDirectIdentityCheck(() => plexDirect.machineIdentifier) }
+        ? { checkServerIdentity: plexDirectIdentityCheck(plexDirect.hash) }
         : tls.allowNameMismatch
           ? { checkServerIdentity: () => undefined }
           : {}),
@@ -261,7 +255,24 @@ export function normaliseBaseUrl(raw: unknown): string {
   if (url.search !== '' || url.hash !== '') {
     throw invalidConfig(message('errors.urlQuery'));
   }
-  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  return `${url.protocol}//${url.host}${withoutTrailingSlashes(url.pathname)}`;
+}
+
+/** A loop, not /\/+$/: that pattern takes quadratic time on a long run of slashes. */
+function withoutTrailingSlashes(path: string): string {
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === 0x2f) end -= 1;
+  return path.slice(0, end);
+}
+
+/** The `<hash>` label of a server's plex.direct names: letters and digits only. */
+function checkPlexDirectHash(value: unknown): string {
+  const hash = typeof value === 'string' ? value.trim().toLowerCase() : '';
+  if (hash === '') throw invalidConfig(message('errors.plexDirectNoHash'));
+  if (!/^[0-9a-z]{1,63}$/.test(hash)) {
+    throw invalidConfig(message('errors.plexDirectBadHash'));
+  }
+  return hash;
 }
 
 function checkHeaderValue(name: string, value: unknown, required: boolean): string {

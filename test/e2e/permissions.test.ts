@@ -176,13 +176,24 @@ describe('editor routes and permissions (Node-RED with adminAuth)', function () 
       );
     }
     assert.equal((await post('/plex-butler/test-connection', typed(), 'reader')).status, 401);
+    // A reader's URL is compared with the deployed one: 200,000 slashes are no way to stall
+    // the runtime (a trailing-slash pattern once took quadratic time on them).
+    const stalling = await post(
+      '/plex-butler/tasks',
+      { server: 'perm-server', url: `${sim.url}/${'/'.repeat(200_000)}x${'/'.repeat(200_000)}` },
+      'reader',
+    );
+    assert.equal(stalling.status, 403);
     // Signing in, listing or choosing the account's servers and searching the LAN change a
     // config or reach out: not for a reader.
     for (const path of [
       '/plex-butler/sign-in',
       '/plex-butler/sign-in/status',
+      '/plex-butler/sign-in/cancel',
       '/plex-butler/servers',
       '/plex-butler/servers/choose',
+      '/plex-butler/servers/keep',
+      '/plex-butler/servers/forget',
       '/plex-butler/discover',
     ]) {
       assert.equal((await post(path, { id: 'perm-server' }, 'reader')).status, 401, path);

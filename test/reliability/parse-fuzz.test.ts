@@ -6,7 +6,9 @@
  * attributes, cut-off and mutated answers.
  */
 import { strict as assert } from 'node:assert';
-import { ButlerError } from '../../lib';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ButlerError, normaliseBaseUrl } from '../../lib';
 import {
   parseActivities,
   parseActivityNotification,
@@ -274,5 +276,25 @@ describe('reliability: parser fuzz', function () {
     const [task] = parseTaskList(bodies[0], 'application/xml');
     assert.equal(task.name, '\uFFFD', 'a character reference beyond Unicode reads as U+FFFD');
     assert.equal(task.title, '\uFFFD\uFFFD\uFFFD');
+  });
+
+  it('a server URL with a long run of slashes: normalised, not a hang (anyone with read access sends it)', function () {
+    this.timeout(20_000);
+    // /\/+$/ took quadratic time here: 80,000 slashes held the event loop for 10 s, and this
+    // URL for about a minute. Run apart, so that a hang is stopped and reported as one.
+    const script = [
+      `const { normaliseBaseUrl } = require(${JSON.stringify(join(__dirname, '..', '..', 'lib', 'settings.ts'))});`,
+      "const path = '/'.repeat(200000) + 'a' + '/'.repeat(200000);",
+      "const url = normaliseBaseUrl('http://192.168.1.10:32400' + path);",
+      "process.stdout.write(String(url === 'http://192.168.1.10:32400' + '/'.repeat(200000) + 'a'));",
+    ].join('\n');
+    const run = spawnSync(process.execPath, ['--require', 'tsx/cjs', '--eval', script], {
+      cwd: join(__dirname, '..', '..'),
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    assert.equal(run.signal, null, 'normalising did not finish in 10 s');
+    assert.equal(run.stdout, 'true', run.stderr);
+    assert.equal(normaliseBaseUrl('http://plex.local:32400///'), 'http://plex.local:32400');
   });
 });
