@@ -1,7 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { ButlerError } from './errors';
 import { outcomeUnknown, statusFailure, transportFailure } from './failures';
-import { pinPlexDirectIdentity } from './identity';
 import { message, type MessageRef } from './messages';
 import {
   looksLikeHtmlPage,
@@ -74,10 +73,6 @@ export class ButlerClient {
   /** Aborted by close(): retry waits and shared calls listen to it. */
   private readonly lifetime = new AbortController();
   private readonly inflight = new Map<string, SharedCall<unknown>>();
-  private readonly options: ButlerClientOptions;
-  /** With tls.plexDirect: whose certificate is accepted, once known. */
-  private readonly plexDirect: { machineIdentifier?: string } | undefined;
-  private pinning: Promise<string> | undefined;
   private cachedTasks: ButlerTask[] | undefined;
   private cachedTaskNames: Set<string> | undefined;
   private cachedAt = 0;
@@ -86,8 +81,6 @@ export class ButlerClient {
     // Every request waiting to retry listens for close(): many at once is normal, not a leak.
     setMaxListeners(0, this.lifetime.signal);
     const settings = resolveSettings(options);
-    this.options = options;
-    this.plexDirect = settings.plexDirect;
     this.baseUrl = settings.baseUrl;
     this.timeoutMs = settings.timeoutMs;
     this.taskListTtlMs = settings.taskListTtlMs;
@@ -343,37 +336,6 @@ export class ButlerClient {
    * cannot have reached the server (no connection came about) or the server said 429 or 503:
    * otherwise a retry's 202 or 404 would be reported for this request's own work.
    */
-  /**
-   * With `tls.plexDirect` and no identifier given: the identifier whose plex.direct
-   * certificate the server must show, read once from /identity (without the token) and checked
-   * against the certificate it came with. Undefined in any other TLS mode.
-   */
-  async plexDirectIdentifier(options: CallOptions = {}): Promise<string | undefined> {
-    const plexDirect = this.plexDirect;
-    if (!plexDirect) return undefined;
-    if (plexDirect.machineIdentifier) return plexDirect.machineIdentifier;
-    this.pinning ??= pinPlexDirectIdentity({ ...this.options, signal: this.lifetime.signal }).then(
-      (machineIdentifier) => {
-        plexDirect.machineIdentifier = machineIdentifier;
-        return machineIdentifier;
-      },
-      (error: unknown) => {
-        // Tried again by the next request: the server may have been away.
-        this.pinning = undefined;
-        throw error;
-      },
-    );
-    const signal = options.signal;
-    const pinning = this.pinning;
-    if (!signal) return pinning;
-    if (signal.aborted) throw abortedError(signal);
-    return new Promise<string>((resolve, reject) => {
-      const onAbort = (): void => reject(abortedError(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      pinning.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
-  }
-
   private async request(
     method: string,
     path: string,
@@ -381,10 +343,6 @@ export class ButlerClient {
     doing: MessageRef,
     expected: readonly number[] = [200],
   ): Promise<TransportResponse> {
-    // Nothing with the token goes to a server before its certificate is known to be its own.
-    if (this.plexDirect && !this.plexDirect.machineIdentifier) {
-      await this.plexDirectIdentifier({ signal });
-    }
     const policy = this.retryPolicy;
     const repeatable = method !== 'POST' && method !== 'DELETE';
     const startedAt = Date.now();

@@ -1,12 +1,10 @@
 /**
  * GET /identity without the token: what a server says it is, and the certificate it showed.
- * Used to tell a server's own plex.direct certificate before the token is sent to it, and to
- * find which of a server's addresses reaches it.
+ * Used to find which of a server's addresses reaches it.
  */
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { ButlerError } from './errors';
 import { statusFailure, transportFailure } from './failures';
-import { isPlexDirectCertificateOf } from './plexdirect';
 import { message } from './messages';
 import { parseIdentity } from './parse';
 import { resolveSettings, type ButlerClientOptions } from './settings';
@@ -21,11 +19,7 @@ export interface ProbedIdentity {
   certificate?: PeerCertificate;
 }
 
-/**
- * Reads /identity, never sending the token. With `tls.plexDirect` and no known identifier,
- * any name is accepted for this one answer and the certificate is returned, for the caller to
- * check against the identifier the answer names.
- */
+/** Reads /identity, never sending the token, with the TLS checks of the options. */
 export async function probeIdentity(options: ProbeOptions): Promise<ProbedIdentity> {
   // The token is left out of the headers below; resolveSettings wants one to check.
   const settings = resolveSettings({ ...options, token: 'not-sent' });
@@ -33,7 +27,6 @@ export async function probeIdentity(options: ProbeOptions): Promise<ProbedIdenti
   delete headers['X-Plex-Token'];
   let certificate: PeerCertificate | undefined;
   const strict = settings.tlsOptions.checkServerIdentity ?? checkServerIdentity;
-  const relaxed = settings.plexDirect !== undefined && !settings.plexDirect.machineIdentifier;
   const transport = new HttpTransport({
     ...settings,
     headers,
@@ -42,15 +35,18 @@ export async function probeIdentity(options: ProbeOptions): Promise<ProbedIdenti
       ...settings.tlsOptions,
       checkServerIdentity: (host, cert) => {
         certificate = cert;
-        return relaxed ? undefined : strict(host, cert);
+        return strict(host, cert);
       },
     },
   });
   const signal = options.signal;
+  let removeAbortListener = (): void => undefined;
   try {
     if (signal?.aborted) throw abortError();
     const response = await transport.send('GET', '/identity', settings.timeoutMs, (cancel) => {
-      signal?.addEventListener('abort', () => cancel(abortError()), { once: true });
+      const onAbort = (): void => cancel(abortError());
+      signal?.addEventListener('abort', onAbort, { once: true });
+      removeAbortListener = () => signal?.removeEventListener('abort', onAbort);
     });
     if (response.status !== 200) {
       throw statusFailure(response.status, message('doing.readIdentity'), response.retryAfter);
@@ -68,35 +64,9 @@ export async function probeIdentity(options: ProbeOptions): Promise<ProbedIdenti
       timeoutMs: settings.timeoutMs,
     });
   } finally {
+    removeAbortListener();
     transport.destroyAll(abortError());
   }
-}
-
-/**
- * The identifier of the server at `options.url`, after making sure its certificate is that
- * server's own plex.direct certificate: nothing with a token goes out before this passes.
- */
-export async function pinPlexDirectIdentity(options: ProbeOptions): Promise<string> {
-  const { identity, certificate } = await probeIdentity({
-    ...options,
-    tls: { ...options.tls, plexDirect: true, machineIdentifier: undefined },
-  });
-  const expected = options.tls?.machineIdentifier?.trim();
-  const machineIdentifier = identity.machineIdentifier;
-  if (
-    !certificate ||
-    (expected && expected !== machineIdentifier) ||
-    !isPlexDirectCertificateOf(certificate, machineIdentifier)
-  ) {
-    throw new ButlerError(
-      'tls-error',
-      message('errors.tls', {
-        code: 'ERR_PLEX_DIRECT_CERT',
-        advice: message('errors.tlsNotPlexDirect'),
-      }),
-    );
-  }
-  return machineIdentifier;
 }
 
 function abortError(): ButlerError {

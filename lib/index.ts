@@ -47,13 +47,13 @@ export type {
   PlexServerResource,
   PlexTvOptions,
 } from './plextv';
-export { locateServer, rankConnections } from './locate';
+export { locateServer, plexDirectHashOfServer, rankConnections } from './locate';
 export type { LocateOptions, LocatedServer } from './locate';
 export { GDM_ADDRESS, discoverServers, parseGdmReply } from './gdm';
 export type { DiscoverOptions, DiscoveredServer } from './gdm';
-export { pinPlexDirectIdentity, probeIdentity } from './identity';
+export { probeIdentity } from './identity';
 export type { ProbeOptions, ProbedIdentity } from './identity';
-export { isPlexDirectCertificateOf, plexDirectAddress } from './plexdirect';
+export { isPlexDirectCertificateOf, plexDirectAddress, plexDirectHashOf } from './plexdirect';
 export {
   TASK_SWITCH_PREFIX,
   butlerSchedule,

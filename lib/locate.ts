@@ -5,6 +5,7 @@
 import { ButlerError } from './errors';
 import { probeIdentity } from './identity';
 import { message } from './messages';
+import { plexDirectHashOf } from './plexdirect';
 import type { TlsOptions } from './settings';
 import type { PlexConnection, PlexServerResource } from './plextv';
 
@@ -36,6 +37,18 @@ export function rankConnections(server: PlexServerResource): PlexConnection[] {
     .map((connection, index) => ({ connection, index }))
     .sort((a, b) => rank(a.connection) - rank(b.connection) || a.index - b.index)
     .map(({ connection }) => connection);
+}
+
+/**
+ * The `<hash>` of a server's plex.direct names, as plex.tv lists its addresses now: what its
+ * certificate must name when it is reached by a bare LAN address.
+ */
+export function plexDirectHashOfServer(server: PlexServerResource): string | undefined {
+  for (const connection of server.connections) {
+    const hash = plexDirectHashOf(connection.uri);
+    if (hash !== undefined) return hash;
+  }
+  return undefined;
 }
 
 /**

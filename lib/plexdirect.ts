@@ -5,7 +5,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOneOptions } from 'node:dns';
 import type { PeerCertificate } from 'node:tls';
 
-const PLEX_DIRECT_NAME = /^(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})\.[0-9a-z]+\.plex\.direct$/i;
+const PLEX_DIRECT_NAME = /^(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})\.([0-9a-z]+)\.plex\.direct$/i;
 
 /**
  * The IPv4 address a plex.direct name stands for: it is written in the name. Read from there,
@@ -48,12 +48,24 @@ export function certificateNames(cert: PeerCertificate): string[] {
     .map((entry) => entry.slice(4).toLowerCase());
 }
 
-/** Whether a certificate is the plex.direct certificate of the server with this identifier. */
-export function isPlexDirectCertificateOf(
-  cert: PeerCertificate,
-  machineIdentifier: string,
-): boolean {
-  const suffix = `.${machineIdentifier.toLowerCase()}.plex.direct`;
+/**
+ * The `<hash>` of a plex.direct name or URL, in lower case: it is not the machine identifier,
+ * and it changes when Plex renews the server's certificate.
+ */
+export function plexDirectHashOf(hostnameOrUrl: string): string | undefined {
+  let hostname = hostnameOrUrl;
+  try {
+    hostname = new URL(hostnameOrUrl).hostname;
+  } catch {
+    // a host name already
+  }
+  const match = PLEX_DIRECT_NAME.exec(hostname);
+  return match && plexDirectAddress(hostname) !== undefined ? match[5].toLowerCase() : undefined;
+}
+
+/** Whether a certificate is a plex.direct certificate for names with this hash. */
+export function isPlexDirectCertificateOf(cert: PeerCertificate, hash: string): boolean {
+  const suffix = `.${hash.toLowerCase()}.plex.direct`;
   return certificateNames(cert).some(
     (name) => name === `*${suffix}` || (name.endsWith(suffix) && !name.includes('*')),
   );
@@ -61,16 +73,14 @@ export function isPlexDirectCertificateOf(
 
 /**
  * checkServerIdentity for a server reached by its LAN address: the chain is verified as
- * always; the name must be the server's own plex.direct name, whatever address was dialled.
+ * always; the name must be one of the server's own plex.direct names, whatever address was
+ * dialled.
  */
 export function plexDirectIdentityCheck(
-  expected: () => string | undefined,
+  hash: string,
 ): (host: string, cert: PeerCertificate) => Error | undefined {
   return (_host, cert) => {
-    const machineIdentifier = expected();
-    if (machineIdentifier !== undefined && isPlexDirectCertificateOf(cert, machineIdentifier)) {
-      return undefined;
-    }
+    if (isPlexDirectCertificateOf(cert, hash)) return undefined;
     return Object.assign(new Error('not the plex.direct certificate of this server'), {
       code: 'ERR_PLEX_DIRECT_CERT',
     });

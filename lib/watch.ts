@@ -187,18 +187,6 @@ export class ActivityWatcher extends EventEmitter<{
 
   private connect(): void {
     if (this.closed) return;
-    const plexDirect = this.settings.plexDirect;
-    if (plexDirect && !plexDirect.machineIdentifier) {
-      // The token goes out only to a server whose own plex.direct certificate was seen.
-      this.client.plexDirectIdentifier().then(
-        (machineIdentifier) => {
-          plexDirect.machineIdentifier = machineIdentifier;
-          this.connect();
-        },
-        (error: unknown) => this.lost(undefined, error, false),
-      );
-      return;
-    }
     const url = `${this.settings.baseUrl.replace(/^http/, 'ws')}${NOTIFICATIONS_PATH}?filters=activity`;
     const secure = url.startsWith('wss:');
     // Whether the TCP (TLS) connection came about: a handshake timeout before it is a host

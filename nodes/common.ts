@@ -34,6 +34,11 @@ export interface ButlerServerNode extends Node {
    * answers now (a new public IP, a new plex.direct name). True when it moved.
    */
   relocate?(): Promise<boolean>;
+  /**
+   * Whether the saved token may go to this URL for the editor: it must be the token this node
+   * was deployed with, and the URL the one it was deployed with or has moved to.
+   */
+  acceptsSavedToken?(url: string, token: string): boolean;
 }
 
 /** Failures after which a server picked from the account may simply have moved. */

@@ -15,11 +15,15 @@ import {
   PlexTvClient,
   discoverServers,
   locateServer,
+  plexDirectHashOf,
+  plexDirectHashOfServer,
+  probeIdentity,
+  type PlexServerResource,
   type PlexTvOptions,
   type TlsOptions,
 } from '../lib';
 import { derivedClientId } from './client-id';
-import { SignIns, type PlexButlerSettings } from './sign-in';
+import { SignIns, isDraftId, type ChosenServer, type PlexButlerSettings } from './sign-in';
 import {
   MOVED_SERVER_CODES,
   SERVER_TYPE,
@@ -45,6 +49,8 @@ interface ServerConfig extends NodeDef {
   tls?: string;
   /** The server's machine identifier, when it was picked from the account's servers. */
   machineId?: string;
+  /** The `<hash>` of its plex.direct names, for the plex-direct certificate mode. */
+  plexDirectHash?: string;
   ca: string;
   timeout: number | string;
   retries: number | string;
@@ -68,10 +74,13 @@ interface EditorSettings {
   tlsMode?: unknown;
   tls?: unknown;
   machineId?: unknown;
+  plexDirectHash?: unknown;
   ca?: unknown;
   timeout?: unknown;
   retries?: unknown;
-  /** A sign-in of the dialog (sign-in, server list, choosing a server). */
+  /** One opening of the dialog: its sign-in and the server chosen in it (see sign-in.ts). */
+  draft?: unknown;
+  /** A sign-in of the dialog, for its state. */
   session?: unknown;
 }
 
@@ -95,7 +104,7 @@ interface ClientSettings {
   clientId: string;
   tlsMode: unknown;
   tls: string;
-  machineId: string;
+  plexDirectHash: string;
   ca: string;
   timeout: unknown;
   retries: unknown;
@@ -128,8 +137,11 @@ export = function registerServer(RED: NodeAPI): void {
     appUrl: plexButlerSettings().appUrl,
   });
   const signIns = new SignIns(RED, plexButlerSettings, plexTvOptions);
-  /** The address the runtime itself found for a config in a sign-in: its saved token may go there. */
-  const pickedUrls = new Map<string, string>();
+  /**
+   * A server chosen in a dialog closed with Done, until the config is deployed: its saved
+   * token may go to that address, as long as the saved token is still that server's.
+   */
+  const kept = new Map<string, ChosenServer>();
 
   /** Our TLS mode, our CA and a tls-config node's CA and client certificate, together. */
   function tlsOptionsFor(settings: ClientSettings): TlsOptions {
@@ -145,9 +157,11 @@ export = function registerServer(RED: NodeAPI): void {
         (typeof pem === 'string' || Buffer.isBuffer(pem)) && String(pem).trim() !== '',
     );
     return {
-      verify: mode !== 'off' && extra.rejectUnauthorized !== false,
-      ...(mode === 'plex-direct' ? { plexDirect: true } : {}),
-      ...(settings.machineId ? { machineIdentifier: settings.machineId } : {}),
+      // The plex-direct mode is a check of its own: a tls-config node cannot turn it off.
+      verify: mode === 'plex-direct' || (mode !== 'off' && extra.rejectUnauthorized !== false),
+      ...(mode === 'plex-direct'
+        ? { plexDirect: true, plexDirectHash: settings.plexDirectHash }
+        : {}),
       ...(ca.length > 0 ? { ca } : {}),
       ...(extra.cert ? { cert: extra.cert as string } : {}),
       ...(extra.key ? { key: extra.key as string } : {}),
@@ -181,6 +195,10 @@ export = function registerServer(RED: NodeAPI): void {
     // Its own and stable: a config without one (an imported example) gets one derived for it.
     const clientId = config.clientId || derivedClientId(userDir, config.id);
     const credentials = (this.credentials ?? {}) as ServerCredentials;
+    // Deployed: what the dialog chose is this node's now.
+    kept.delete(config.id);
+    const deployedToken = credentials.token;
+    let configuredUrl: string | undefined;
     let client: ButlerClient | undefined;
     let clientOptions: ButlerClientOptions | undefined;
     let configError: ButlerError | undefined;
@@ -188,13 +206,14 @@ export = function registerServer(RED: NodeAPI): void {
     let watcherUsers = 0;
     try {
       this.baseUrl = normaliseBaseUrl(config.url);
+      configuredUrl = this.baseUrl;
       clientOptions = clientOptionsFor({
         url: config.url,
         token: credentials.token ?? '',
         clientId,
         tlsMode: config.tlsMode,
         tls: config.tls ?? '',
-        machineId: config.machineId ?? '',
+        plexDirectHash: config.plexDirectHash ?? '',
         ca: config.ca ?? '',
         timeout: config.timeout,
         retries: config.retries,
@@ -247,6 +266,10 @@ export = function registerServer(RED: NodeAPI): void {
         watcher = undefined;
       }
     };
+    this.acceptsSavedToken = (url: string, token: string): boolean =>
+      deployedToken !== undefined &&
+      resolveEnv(token) === resolveEnv(deployedToken) &&
+      (url === configuredUrl || url === this.baseUrl);
     const retired = new Set<ButlerClient>();
     let lastLookup = 0;
     this.relocate = async (): Promise<boolean> => {
@@ -258,17 +281,32 @@ export = function registerServer(RED: NodeAPI): void {
       lastLookup = Date.now();
       const plexTv = new PlexTvClient(plexTvOptions(clientId));
       try {
-        const server = (await plexTv.servers(accountToken)).find(
+        const listed = (await plexTv.servers(accountToken)).find(
           (candidate) => candidate.machineIdentifier === machineIdentifier,
         );
-        if (!server) return false;
+        if (!listed || !clientOptions || !client) return false;
+        // Never from https to http: the token would then travel in the clear.
+        const secure = (this.baseUrl ?? '').startsWith('https:');
+        const server: PlexServerResource = secure
+          ? {
+              ...listed,
+              connections: listed.connections.filter(({ protocol }) => protocol === 'https'),
+            }
+          : listed;
+        // A renewed certificate comes with new plex.direct names: the hash plex.tv lists now.
+        const tls: TlsOptions | undefined = clientOptions.tls?.plexDirect
+          ? {
+              ...clientOptions.tls,
+              plexDirectHash: plexDirectHashOfServer(listed) ?? clientOptions.tls.plexDirectHash,
+            }
+          : clientOptions.tls;
         const found = await locateServer(server, {
           clientIdentifier: clientId,
-          ...(clientOptions.tls ? { tls: clientOptions.tls } : {}),
+          ...(tls ? { tls } : {}),
         });
         const url = normaliseBaseUrl(found.url);
         if (url === this.baseUrl || !clientOptions || !client) return false;
-        const moved: ButlerClientOptions = { ...clientOptions, url };
+        const moved: ButlerClientOptions = { ...clientOptions, url, ...(tls ? { tls } : {}) };
         const previous = client;
         client = new ButlerClient(moved);
         clientOptions = moved;
@@ -316,19 +354,7 @@ export = function registerServer(RED: NodeAPI): void {
     const url = resolveEnv(textOf(body.url));
     let token: string;
     if (wantsSavedToken(body)) {
-      const saved = id ? ((RED.nodes.getCredentials(id) ?? {}) as ServerCredentials) : {};
-      // Where a saved token may go: the deployed URL, or the one this runtime found for the
-      // config in a sign-in. Never an address typed into the dialog.
-      const allowed = [deployed?.baseUrl, pickedUrls.get(id)].filter(
-        (known): known is string => known !== undefined,
-      );
-      if (!saved.token || allowed.length === 0) {
-        throw new ButlerError('invalid-config', message('errors.noTokenEntered'));
-      }
-      if (!allowed.includes(normaliseBaseUrl(url))) {
-        throw new ButlerError('invalid-config', message('errors.urlDiffers'));
-      }
-      token = resolveEnv(saved.token);
+      token = savedTokenFor(id, normaliseBaseUrl(url), textOf(body.draft), deployed);
     } else {
       token = resolveEnv(textOf(body.token));
     }
@@ -339,12 +365,38 @@ export = function registerServer(RED: NodeAPI): void {
         textOf(body.clientId) || deployed?.clientId || derivedClientId(userDir, id || 'editor'),
       tlsMode: body.tlsMode,
       tls: textOf(body.tls),
-      machineId: textOf(body.machineId),
+      plexDirectHash: textOf(body.plexDirectHash),
       ca: textOf(body.ca),
       timeout: body.timeout,
       // The editor waits for the answer: one attempt, no backoff.
       retries: 0,
     };
+  }
+
+  /**
+   * The token for an unchanged token field, and only for the address it belongs to: the
+   * server chosen in this dialog, the one chosen in a dialog closed with Done (while the saved
+   * token is still its), or the deployed address (while the saved token is still the deployed
+   * one). Never an address typed into the dialog, never a token meant for another server.
+   */
+  function savedTokenFor(
+    id: string,
+    url: string,
+    draftId: string,
+    deployed: ButlerServerNode | null,
+  ): string {
+    const chosen = isDraftId(draftId) ? signIns.chosen(draftId, id) : undefined;
+    if (chosen && chosen.url === url) return chosen.token;
+    const saved = id ? ((RED.nodes.getCredentials(id) ?? {}) as ServerCredentials) : {};
+    if (!saved.token || (!deployed && !kept.has(id) && !chosen)) {
+      throw new ButlerError('invalid-config', message('errors.noTokenEntered'));
+    }
+    const keptServer = kept.get(id);
+    const allowed =
+      (keptServer !== undefined && keptServer.url === url && keptServer.token === saved.token) ||
+      deployed?.acceptsSavedToken?.(url, saved.token) === true;
+    if (!allowed) throw new ButlerError('invalid-config', message('errors.urlDiffers'));
+    return resolveEnv(saved.token);
   }
 
   async function withEditorClient<T>(
@@ -543,28 +595,31 @@ export = function registerServer(RED: NodeAPI): void {
 
   /** The plex.tv token for a config: of the dialog's sign-in, else the one saved with it. */
   function accountTokenFor(body: EditorSettings, id: string): string {
-    const fromSession = signIns.accountToken(textOf(body.session), id);
+    const fromDialog = signIns.accountToken(textOf(body.draft), id);
     const saved = (RED.nodes.getCredentials(id) ?? {}) as ServerCredentials;
-    const token = fromSession ?? saved.accountToken;
+    const token = fromDialog ?? saved.accountToken;
     if (!token) throw new ButlerError('invalid-config', message('errors.noAccount'));
     return token;
   }
 
-  function configIdOrRefuse(body: EditorSettings, res: Response): string | undefined {
+  /** The config node id and the dialog's draft id the request names, or a 400 answer. */
+  function dialogOrRefuse(body: EditorSettings, res: Response): [string, string] | undefined {
     const id = textOf(body.id);
-    if (id === '') {
+    const draft = body.draft;
+    if (id === '' || !isDraftId(draft)) {
       failed(res, new ButlerError('invalid-config', message('errors.configUnusable')), 400);
       return undefined;
     }
-    return id;
+    return [id, draft];
   }
 
   RED.httpAdmin.post('/plex-butler/sign-in', mayChange, async (req: Request, res: Response) => {
     const body = requestBody(req);
-    const id = configIdOrRefuse(body, res);
-    if (id === undefined) return;
+    const dialog = dialogOrRefuse(body, res);
+    if (dialog === undefined) return;
+    const [id, draft] = dialog;
     try {
-      const started = await signIns.start(id, clientIdFor(body, id));
+      const started = await signIns.start(id, draft, clientIdFor(body, id));
       res.json({ ok: true, ...started });
     } catch (error) {
       failed(res, error);
@@ -597,8 +652,9 @@ export = function registerServer(RED: NodeAPI): void {
 
   RED.httpAdmin.post('/plex-butler/servers', mayChange, async (req: Request, res: Response) => {
     const body = requestBody(req);
-    const id = configIdOrRefuse(body, res);
-    if (id === undefined) return;
+    const dialog = dialogOrRefuse(body, res);
+    if (dialog === undefined) return;
+    const [id] = dialog;
     const plexTv = new PlexTvClient(plexTvOptions(clientIdFor(body, id)));
     try {
       const servers = await plexTv.servers(accountTokenFor(body, id));
@@ -619,13 +675,43 @@ export = function registerServer(RED: NodeAPI): void {
     }
   });
 
+  /**
+   * Where a server of the account answers: the address the dialog found on the LAN (when the
+   * server there says it is that server), else the best of the addresses plex.tv lists.
+   */
+  async function whereIs(
+    server: PlexServerResource,
+    lanUrl: string,
+    clientIdentifier: string,
+    tls: TlsOptions,
+  ): Promise<{ url: string; local: boolean; relay: boolean }> {
+    if (lanUrl === '') {
+      const found = await locateServer(server, { clientIdentifier, tls });
+      return {
+        url: normaliseBaseUrl(found.url),
+        local: found.connection.local,
+        relay: found.connection.relay,
+      };
+    }
+    const url = normaliseBaseUrl(lanUrl);
+    const { identity } = await probeIdentity({ url, clientIdentifier, tls, timeoutMs: 5000 });
+    if (identity.machineIdentifier !== server.machineIdentifier) {
+      throw new ButlerError(
+        'not-found',
+        message('errors.unknownServer', { id: server.machineIdentifier }),
+      );
+    }
+    return { url, local: true, relay: false };
+  }
+
   RED.httpAdmin.post(
     '/plex-butler/servers/choose',
     mayChange,
     async (req: Request, res: Response) => {
       const body = requestBody(req) as EditorSettings & { machineIdentifier?: unknown };
-      const id = configIdOrRefuse(body, res);
-      if (id === undefined) return;
+      const dialog = dialogOrRefuse(body, res);
+      if (dialog === undefined) return;
+      const [id, draft] = dialog;
       const clientIdentifier = clientIdFor(body, id);
       const plexTv = new PlexTvClient(plexTvOptions(clientIdentifier));
       try {
@@ -637,33 +723,54 @@ export = function registerServer(RED: NodeAPI): void {
         if (!server) {
           throw new ButlerError('not-found', message('errors.unknownServer', { id: wanted }));
         }
-        const found = await locateServer(server, {
+        // The owner's server takes the account's token; a shared one only its own, never the
+        // account's, which would give its owner the whole account.
+        const serverToken = server.owned ? accountToken : server.accessToken;
+        if (!serverToken) {
+          throw new ButlerError(
+            'invalid-config',
+            message('errors.noServerToken', { name: server.name }),
+          );
+        }
+        const plexDirectHash = plexDirectHashOfServer(server) ?? '';
+        const found = await whereIs(
+          server,
+          textOf(body.url),
           clientIdentifier,
-          tls: tlsOptionsFor({
+          tlsOptionsFor({
             url: '',
             token: '',
             clientId: clientIdentifier,
             tlsMode: 'verify',
             tls: textOf(body.tls),
-            machineId: '',
+            plexDirectHash: '',
             ca: textOf(body.ca),
             timeout: undefined,
             retries: 0,
           }),
+        );
+        signIns.choose(draft, id, accountToken, {
+          url: found.url,
+          token: serverToken,
+          machineIdentifier: server.machineIdentifier,
         });
-        // A shared server takes its own token from the list; the owner's takes the account's.
-        const serverToken = server.owned ? accountToken : (server.accessToken ?? accountToken);
-        signIns.keep(id, { token: serverToken, accountToken });
-        const url = normaliseBaseUrl(found.url);
-        pickedUrls.set(id, url);
         res.json({
           ok: true,
-          url,
+          url: found.url,
           name: server.name,
           machineIdentifier: server.machineIdentifier,
+          plexDirectHash,
+          // A bare LAN address over https shows the plex.direct certificate: accept it as this
+          // server's own. Any other address is checked as usual.
+          tlsMode:
+            found.url.startsWith('https:') &&
+            plexDirectHashOf(found.url) === undefined &&
+            plexDirectHash
+              ? 'plex-direct'
+              : 'verify',
           owned: server.owned,
-          local: found.connection.local,
-          relay: found.connection.relay,
+          local: found.local,
+          relay: found.relay,
         });
       } catch (error) {
         failed(res, error);
@@ -672,6 +779,26 @@ export = function registerServer(RED: NodeAPI): void {
       }
     },
   );
+
+  /** The dialog was closed with Done: what it signed in to and chose becomes the config's. */
+  RED.httpAdmin.post('/plex-butler/servers/keep', mayChange, (req: Request, res: Response) => {
+    const body = requestBody(req) as EditorSettings & { withServerToken?: unknown };
+    const dialog = dialogOrRefuse(body, res);
+    if (dialog === undefined) return;
+    const [id, draft] = dialog;
+    const server = signIns.keep(draft, id, body.withServerToken === true);
+    if (server) kept.set(id, server);
+    res.json({ ok: true, kept: server !== undefined });
+  });
+
+  /** The dialog was cancelled: nothing of it is kept. */
+  RED.httpAdmin.post('/plex-butler/servers/forget', mayChange, (req: Request, res: Response) => {
+    const body = requestBody(req);
+    const dialog = dialogOrRefuse(body, res);
+    if (dialog === undefined) return;
+    signIns.forget(dialog[1], dialog[0]);
+    res.json({ ok: true });
+  });
 
   RED.httpAdmin.post('/plex-butler/discover', mayChange, async (_req: Request, res: Response) => {
     try {

@@ -1,8 +1,9 @@
 /**
  * "Sign in with Plex" for a server config node, on the runtime side: a PIN from plex.tv, the
- * approval in the person's browser, the wait for its token, and the token kept in the config
- * node's credentials. The token never leaves the runtime: the editor only learns the account's
- * name and the state of the sign-in.
+ * approval in the person's browser, the wait for its token, and the server chosen from the
+ * account. All of it belongs to one opening of the config dialog (a draft): it is written to
+ * the config node's credentials only when the dialog is closed with Done, and forgotten when it
+ * is cancelled. The tokens never leave the runtime: the editor learns names and states.
  */
 import { randomUUID } from 'node:crypto';
 import type { NodeAPI } from 'node-red';
@@ -24,14 +25,14 @@ export type SignInState = 'waiting' | 'signed-in' | 'expired' | 'refused' | 'can
 interface Session {
   id: string;
   configId: string;
+  /** The dialog opening the sign-in belongs to. */
+  draftId: string;
   state: SignInState;
   expiresAt: number;
   pinId: number;
   client: PlexTvClient;
   timer?: NodeJS.Timeout;
   username?: string;
-  /** Runtime only: kept in the config node's credentials, never answered to the editor. */
-  accountToken?: string;
   reason?: MessageRef;
   endedAt?: number;
 }
@@ -48,14 +49,40 @@ export interface SignInView {
 const MAX_SESSIONS = 20;
 /** How long an ended sign-in can still be asked about. */
 const KEEP_ENDED_MS = 10 * 60_000;
+/** Open dialogs at once, at most, and how long one is kept without being used. */
+const MAX_DRAFTS = 100;
+const DRAFT_IDLE_MS = 60 * 60_000;
+/** What the editor makes a draft's id from: a UUID. */
+const DRAFT_ID = /^[0-9A-Za-z-]{8,64}$/;
 
 export interface StoredCredentials {
   token?: string;
   accountToken?: string;
 }
 
+/** A server chosen from the account in a dialog: its address and the token that goes there. */
+export interface ChosenServer {
+  url: string;
+  token: string;
+  machineIdentifier: string;
+}
+
+/** What one opening of a server config dialog holds on the runtime side, until Done or Cancel. */
+interface Draft {
+  configId: string;
+  touchedAt: number;
+  accountToken?: string;
+  server?: ChosenServer;
+}
+
+/** Whether a draft id from the editor has the shape the editor makes. */
+export function isDraftId(value: unknown): value is string {
+  return typeof value === 'string' && DRAFT_ID.test(value);
+}
+
 export class SignIns {
   private readonly sessions = new Map<string, Session>();
+  private readonly drafts = new Map<string, Draft>();
 
   constructor(
     private readonly RED: NodeAPI,
@@ -66,9 +93,11 @@ export class SignIns {
   /** Creates the PIN; the editor opens the returned address for the person to approve it. */
   async start(
     configId: string,
+    draftId: string,
     clientIdentifier: string,
   ): Promise<{ session: string; authUrl: string; expiresAt: number }> {
     this.prune();
+    this.draft(draftId, configId);
     const waiting = [...this.sessions.values()].filter((session) => session.state === 'waiting');
     if (waiting.length >= MAX_SESSIONS) {
       throw new ButlerError('rate-limited', message('errors.tooManySignIns'));
@@ -89,6 +118,7 @@ export class SignIns {
     const session: Session = {
       id: randomUUID(),
       configId,
+      draftId,
       state: 'waiting',
       expiresAt: pin.expiresAt,
       pinId: pin.id,
@@ -123,11 +153,54 @@ export class SignIns {
     return this.status(sessionId, configId);
   }
 
-  /** The account token of a finished sign-in of this config node, for the server list. */
-  accountToken(sessionId: string | undefined, configId: string): string | undefined {
-    if (!sessionId) return undefined;
-    const session = this.find(sessionId, configId);
-    return session?.state === 'signed-in' ? session.accountToken : undefined;
+  /** The account token a sign-in in this dialog brought, for the server list. */
+  accountToken(draftId: string, configId: string): string | undefined {
+    return this.existingDraft(draftId, configId)?.accountToken;
+  }
+
+  /** The server chosen in this dialog, if any. */
+  chosen(draftId: string, configId: string): ChosenServer | undefined {
+    return this.existingDraft(draftId, configId)?.server;
+  }
+
+  /** A server chosen in this dialog, with the account token it was found with. */
+  choose(draftId: string, configId: string, accountToken: string, server: ChosenServer): void {
+    const draft = this.draft(draftId, configId);
+    draft.accountToken = accountToken;
+    draft.server = server;
+  }
+
+  /**
+   * The dialog was closed with Done: into the config node's credentials, on the runtime side.
+   * Node-RED keeps them encrypted and saves them with the next deploy; the editor's token field
+   * says "saved" and sends nothing. The server token only when the person left the field so.
+   */
+  keep(draftId: string, configId: string, withServerToken: boolean): ChosenServer | undefined {
+    const draft = this.existingDraft(draftId, configId);
+    this.forget(draftId, configId);
+    if (!draft || (draft.accountToken === undefined && draft.server === undefined)) {
+      return undefined;
+    }
+    const current = (this.RED.nodes.getCredentials(configId) ?? {}) as StoredCredentials;
+    const server = withServerToken ? draft.server : undefined;
+    void this.RED.nodes.addCredentials(configId, {
+      ...current,
+      ...(draft.accountToken !== undefined ? { accountToken: draft.accountToken } : {}),
+      ...(server ? { token: server.token } : {}),
+    });
+    return server;
+  }
+
+  /** The dialog was cancelled: its sign-in and its choice are dropped, nothing was written. */
+  forget(draftId: string, configId: string): void {
+    const draft = this.existingDraft(draftId, configId);
+    if (!draft) return;
+    this.drafts.delete(draftId);
+    for (const session of this.sessions.values()) {
+      if (session.draftId === draftId && session.state === 'waiting') {
+        this.end(session, 'cancelled', message('errors.signInCancelled'));
+      }
+    }
   }
 
   close(): void {
@@ -136,6 +209,32 @@ export class SignIns {
       session.client.close();
     }
     this.sessions.clear();
+    this.drafts.clear();
+  }
+
+  private existingDraft(draftId: string, configId: string): Draft | undefined {
+    const draft = this.drafts.get(draftId);
+    if (!draft || draft.configId !== configId) return undefined;
+    draft.touchedAt = Date.now();
+    return draft;
+  }
+
+  private draft(draftId: string, configId: string): Draft {
+    const known = this.drafts.get(draftId);
+    if (known && known.configId !== configId) {
+      throw new ButlerError('invalid-config', message('errors.configUnusable'));
+    }
+    if (known) {
+      known.touchedAt = Date.now();
+      return known;
+    }
+    this.prune();
+    if (this.drafts.size >= MAX_DRAFTS) {
+      throw new ButlerError('rate-limited', message('errors.tooManySignIns'));
+    }
+    const draft: Draft = { configId, touchedAt: Date.now() };
+    this.drafts.set(draftId, draft);
+    return draft;
   }
 
   private find(sessionId: string, configId: string): Session | undefined {
@@ -162,8 +261,9 @@ export class SignIns {
       if (pin.authToken) {
         const account = await session.client.account(pin.authToken);
         if (session.state !== 'waiting') return;
-        this.keep(session.configId, { token: pin.authToken, accountToken: pin.authToken });
-        session.accountToken = pin.authToken;
+        // Held for the dialog only: nothing is written before Done.
+        const draft = this.drafts.get(session.draftId);
+        if (draft) draft.accountToken = pin.authToken;
         session.username = account.username;
         this.end(session, 'signed-in', message('message.signedIn', { username: account.username }));
         return;
@@ -183,15 +283,6 @@ export class SignIns {
     if (session.state === 'waiting') this.poll(session);
   }
 
-  /**
-   * Into the config node's credentials, on the runtime side: Node-RED keeps them encrypted and
-   * saves them with the next deploy; the editor's token field says "saved" and is not sent.
-   */
-  keep(configId: string, update: StoredCredentials): void {
-    const current = (this.RED.nodes.getCredentials(configId) ?? {}) as StoredCredentials;
-    void this.RED.nodes.addCredentials(configId, { ...current, ...update });
-  }
-
   private end(session: Session, state: SignInState, reason: MessageRef): void {
     clearTimeout(session.timer);
     session.state = state;
@@ -206,6 +297,9 @@ export class SignIns {
       if (session.endedAt !== undefined && now - session.endedAt > KEEP_ENDED_MS) {
         this.sessions.delete(id);
       }
+    }
+    for (const [id, draft] of this.drafts) {
+      if (now - draft.touchedAt > DRAFT_IDLE_MS) this.drafts.delete(id);
     }
   }
 }

@@ -94,6 +94,12 @@
     );
   }
 
+  /**
+   * One id per opening of a server's dialog: the runtime holds the dialog's sign-in and the
+   * server chosen in it under this id, and writes them to the config only on Done.
+   */
+  var drafts = new Map();
+
   /** The chosen tls-config node's id, or '' for none. */
   function tlsConfigId() {
     var id = $('#node-config-input-tls').val();
@@ -104,7 +110,7 @@
    * Sign in with Plex, the account's servers and the ones on the LAN. The runtime does the
    * talking to plex.tv and keeps the token; the dialog only shows names and states.
    */
-  function prepareSignIn(node, _) {
+  function prepareSignIn(node, _, draft) {
     var button = $('#node-config-plex-butler-server-signin');
     var cancelButton = $('#node-config-plex-butler-server-signin-cancel');
     var status = $('#node-config-plex-butler-server-signin-status');
@@ -169,7 +175,7 @@
 
     function loadServers() {
       editor.common
-        .postJson('plex-butler/servers', { id: node.id, session: session })
+        .postJson('plex-butler/servers', { id: node.id, draft: draft })
         .done(function (answer) {
           if (answer && answer.ok) {
             accountServers = answer.servers || [];
@@ -183,11 +189,42 @@
         });
     }
 
-    function useSavedToken() {
-      // The runtime holds the token now; the field says so and sends nothing on Deploy.
+    function useChosenToken() {
+      // The runtime holds the chosen server's token: the field says "saved", so that Done
+      // keeps it and Deploy sends nothing. Typing a token instead replaces it.
       $('#node-config-input-token').val('__PWRD__');
-      node.credentials = node.credentials || {};
-      node.credentials.has_token = true;
+    }
+
+    /** A server of the account, at the best address plex.tv lists or at one found on the LAN. */
+    function chooseServer(machineIdentifier, lanUrl) {
+      show('pending', _('servers.finding'));
+      editor.common
+        .postJson('plex-butler/servers/choose', {
+          id: node.id,
+          draft: draft,
+          machineIdentifier: machineIdentifier,
+          url: lanUrl || '',
+          ca: $('#node-config-input-ca').val(),
+          tls: tlsConfigId(),
+        })
+        .done(function (answer) {
+          if (!answer || !answer.ok) {
+            show('error', failure(answer));
+            return;
+          }
+          $('#node-config-input-url').val(answer.url).trigger('change');
+          $('#node-config-input-machineId').val(answer.machineIdentifier);
+          $('#node-config-input-plexDirectHash').val(answer.plexDirectHash || '');
+          $('#node-config-input-tlsMode').val(answer.tlsMode || 'verify');
+          useChosenToken();
+          if (!$('#node-config-input-name').val()) {
+            $('#node-config-input-name').val(answer.name);
+          }
+          show('ok', _('servers.chosen', { name: answer.name }));
+        })
+        .fail(function (xhr, textStatus) {
+          show('error', failure(xhr.responseJSON, xhr, textStatus));
+        });
     }
 
     function stopWaiting() {
@@ -229,7 +266,6 @@
       }
       if (answer.state === 'signed-in') {
         show('ok', editor.common.words(TYPE, answer));
-        useSavedToken();
         loadServers();
       } else {
         show('error', editor.common.words(TYPE, answer));
@@ -256,6 +292,7 @@
       editor.common
         .postJson('plex-butler/sign-in', {
           id: node.id,
+          draft: draft,
           clientId: $('#node-config-input-clientId').val(),
         })
         .done(function (answer) {
@@ -296,37 +333,27 @@
       var value = serverSelect.val() || '';
       if (value.indexOf('lan:') === 0) {
         var found = lanServers[Number(value.slice(4))];
+        var ofAccount = accountServers.some(function (server) {
+          return server.machineIdentifier === found.machineIdentifier;
+        });
+        if (ofAccount) {
+          // The account's own server, on the LAN: its token goes to this address.
+          chooseServer(found.machineIdentifier, found.url);
+          return;
+        }
         $('#node-config-input-url').val(found.url).trigger('change');
         $('#node-config-input-machineId').val(found.machineIdentifier);
+        $('#node-config-input-plexDirectHash').val('');
         show('ok', _('servers.chosen', { name: found.name }));
       } else if (value.indexOf('account:') === 0) {
-        show('pending', _('servers.finding'));
-        editor.common
-          .postJson('plex-butler/servers/choose', {
-            id: node.id,
-            session: session,
-            machineIdentifier: value.slice(8),
-            ca: $('#node-config-input-ca').val(),
-            tls: tlsConfigId(),
-          })
-          .done(function (answer) {
-            if (!answer || !answer.ok) {
-              show('error', failure(answer));
-              return;
-            }
-            $('#node-config-input-url').val(answer.url).trigger('change');
-            $('#node-config-input-machineId').val(answer.machineIdentifier);
-            $('#node-config-input-tlsMode').val('verify');
-            useSavedToken();
-            if (!$('#node-config-input-name').val()) {
-              $('#node-config-input-name').val(answer.name);
-            }
-            show('ok', _('servers.chosen', { name: answer.name }));
-          })
-          .fail(function (xhr, textStatus) {
-            show('error', failure(xhr.responseJSON, xhr, textStatus));
-          });
+        chooseServer(value.slice(8));
       }
+    });
+
+    // An address typed by hand is no longer the chosen server's.
+    $('#node-config-input-url').on('input', function () {
+      $('#node-config-input-machineId').val('');
+      $('#node-config-input-plexDirectHash').val('');
     });
 
     discoverButton.on('click', function (event) {
@@ -402,7 +429,9 @@
       $('#node-config-input-pollInterval').val(5);
     }
 
-    prepareSignIn(node, _);
+    var draft = randomUuid();
+    drafts.set(node.id, draft);
+    prepareSignIn(node, _, draft);
 
     // --- a config of release 0.1.0 had a "verify" box: the same choice as a mode -----------
     if (!node.tlsMode && (node.verifyTls === false || node.verifyTls === 'false')) {
@@ -460,10 +489,11 @@
         token: $('#node-config-input-token').val(),
         tlsMode: $('#node-config-input-tlsMode').val(),
         tls: tlsConfigId(),
-        machineId: $('#node-config-input-machineId').val(),
+        plexDirectHash: $('#node-config-input-plexDirectHash').val(),
         ca: $('#node-config-input-ca').val(),
         timeout: timeout,
         clientId: clientIdInput.val(),
+        draft: draft,
       };
       testButton.prop('disabled', true);
       showResult('pending', _('test.testing'));
@@ -498,6 +528,7 @@
         tlsMode: { value: 'verify' },
         tls: { value: '', type: 'tls-config', required: false },
         machineId: { value: '' },
+        plexDirectHash: { value: '' },
         ca: { value: '' },
         timeout: { value: 10000, validate: validateTimeout },
         retries: { value: 2, validate: validateRetries },
@@ -525,6 +556,29 @@
 
     oneditprepare: function () {
       prepareDialog(this);
+    },
+
+    /** Done: the runtime keeps what this dialog signed in to and chose. */
+    oneditsave: function () {
+      editor.common.markCurrent.call(this);
+      var draft = drafts.get(this.id);
+      drafts.delete(this.id);
+      if (draft) {
+        editor.common.postJson('plex-butler/servers/keep', {
+          id: this.id,
+          draft: draft,
+          withServerToken: $('#node-config-input-token').val() === '__PWRD__',
+        });
+      }
+    },
+
+    /** Cancel: nothing of this dialog is kept. */
+    oneditcancel: function () {
+      var draft = drafts.get(this.id);
+      drafts.delete(this.id);
+      if (draft) {
+        editor.common.postJson('plex-butler/servers/forget', { id: this.id, draft: draft });
+      }
     },
   };
 })();

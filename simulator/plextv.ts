@@ -128,6 +128,11 @@ export class PlexTvSimulator extends EventEmitter<{ exchange: [RecordedExchange]
     return this.udpAddress;
   }
 
+  /** The account's servers as listed now. */
+  get serverList(): readonly StandInServer[] {
+    return this.servers;
+  }
+
   setServers(servers: StandInServer[]): void {
     this.servers = servers;
   }

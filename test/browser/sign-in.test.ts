@@ -173,4 +173,80 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     }
     assert.ok(seen.length > 20, `${seen.length} requests, answers and pages looked at`);
   });
+
+  it('a dialog cancelled after choosing another server changes nothing; a typed URL is no longer the chosen one', async function () {
+    assert.ok(world && nodeRed && browser);
+    page = await openEditor(browser, nodeRed.url);
+    watch(page);
+    const deployed = (await (await fetch(`${nodeRed.url}/flows`)).json()) as Array<{
+      id: string;
+      type: string;
+      wires?: string[][];
+    }>;
+    const start = deployed.find((node) => node.type === 'plex-butler-start');
+    const inject = deployed.find((node) => node.type === 'inject');
+    assert.ok(start && inject);
+    await openNodeDialog(page, start.id);
+    await page.locator('#node-input-btn-server-edit').click();
+    await page.locator('#node-config-input-url').waitFor();
+    await waitForTray(page);
+
+    // Signed in before: the account's servers are listed with the token the runtime keeps.
+    const servers = page.locator('#node-config-plex-butler-server-servers');
+    await page
+      .locator('#node-config-plex-butler-server-servers option', { hasText: "Friend's server" })
+      .waitFor({ state: 'attached' });
+    await servers.selectOption({ label: "Friend's server (shared with you, online)" });
+    await page.locator(STATUS, { hasText: "Friend's server chosen" }).waitFor();
+    assert.equal(await page.locator('#node-config-input-url').inputValue(), world.friend.url);
+    assert.notEqual(await page.locator('#node-config-input-machineId').inputValue(), '');
+    // Typing in the URL makes it an address of one's own: no longer the chosen server.
+    await page.locator('#node-config-input-url').press('End');
+    await page.locator('#node-config-input-url').press('Backspace');
+    assert.equal(await page.locator('#node-config-input-machineId').inputValue(), '');
+
+    await page.locator('#node-config-dialog-cancel').click();
+    await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
+    await page.locator('#node-dialog-cancel').click();
+    await page.locator('#node-input-task-select').waitFor({ state: 'detached' });
+
+    // A full deploy saves whatever the runtime holds for the config: still Living room's.
+    const current = (await (
+      await fetch(`${nodeRed.url}/flows`, { headers: { 'Node-RED-API-Version': 'v2' } })
+    ).json()) as { rev: string; flows: unknown[] };
+    const redeployed = await fetch(`${nodeRed.url}/flows`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'Node-RED-API-Version': 'v2',
+        'Node-RED-Deployment-Type': 'full',
+      },
+      body: JSON.stringify(current),
+    });
+    assert.equal(redeployed.status, 200);
+    await page.reload();
+    await canvasNode(page, inject.id).waitFor();
+    const startsBefore = world.home.exchanges.filter(
+      (exchange) => exchange.path === '/butler/OptimizeDatabase',
+    ).length;
+    await clickOnCanvas(
+      canvasNode(page, inject.id).locator(
+        '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
+      ),
+    );
+    await canvasNode(page, start.id)
+      .locator('.red-ui-flow-node-status-label', { hasText: /started|already running/ })
+      .waitFor();
+    const starts = world.home.exchanges.filter(
+      (exchange) => exchange.path === '/butler/OptimizeDatabase',
+    );
+    assert.equal(starts.length, startsBefore + 1);
+    assert.equal(starts.at(-1)?.headers['x-plex-token'], ACCOUNT_TOKEN);
+    assert.deepEqual(
+      world.friend.exchanges.filter((exchange) => exchange.headers['x-plex-token'] !== undefined),
+      [],
+      "nothing with a token went to the friend's server",
+    );
+    assert.doesNotMatch(seen.join('\n'), new RegExp(ACCOUNT_TOKEN));
+  });
 });

@@ -12,6 +12,8 @@ import {
   discoverServers,
   locateServer,
   plexDirectAddress,
+  plexDirectHashOf,
+  plexDirectHashOfServer,
   rankConnections,
   resolveSettings,
   type PlexServerResource,
@@ -20,6 +22,7 @@ import { rejectsWithCode } from '../support/errors';
 import {
   ACCOUNT_TOKEN,
   FRIEND_ID,
+  HOME_HASH,
   HOME_ID,
   SHARED_TOKEN,
   startPlexWorld,
@@ -198,59 +201,102 @@ describe('plex.tv: sign-in, servers, discovery, plex.direct', function () {
       }
     });
 
-    it("accepted as the server's own: the identity is read first, without the token", async () => {
+    it("the hash of a server's plex.direct names comes from its addresses, not its identifier", async () => {
+      assert.equal(plexDirectHashOf(world.plexDirectUrl), HOME_HASH);
+      assert.equal(plexDirectHashOf(`127-0-0-1.${HOME_HASH.toUpperCase()}.plex.direct`), HOME_HASH);
+      assert.equal(plexDirectHashOf('https://192.168.1.10:32400'), undefined);
+      assert.equal(plexDirectHashOf(`999-0-0-1.${HOME_HASH}.plex.direct`), undefined);
+      const [home, friend] = await plexTv.servers(ACCOUNT_TOKEN);
+      assert.equal(plexDirectHashOfServer(home), HOME_HASH);
+      assert.notEqual(HOME_HASH, HOME_ID.slice(0, 32));
+      assert.equal(plexDirectHashOfServer(friend), undefined);
+    });
+
+    it("accepted as the server's own by the hash of its names; the token goes with the first request", async () => {
       world.homeSecure.resetStats();
       const client = new ButlerClient({
         url: lanUrl(),
         token: ACCOUNT_TOKEN,
         clientIdentifier: CLIENT_ID,
-        tls: { ca: world.certificate.ca, plexDirect: true },
+        tls: { ca: world.certificate.ca, plexDirect: true, plexDirectHash: HOME_HASH },
         retry: { retries: 0 },
       });
       try {
         assert.equal((await client.listTasks()).length, 22);
-        const [first, second] = world.homeSecure.exchanges;
-        assert.equal(first.path, '/identity');
-        assert.equal(first.headers['x-plex-token'], undefined);
-        assert.equal(second.headers['x-plex-token'], ACCOUNT_TOKEN);
-        assert.equal(await client.plexDirectIdentifier(), HOME_ID);
+        assert.deepEqual(
+          world.homeSecure.exchanges.map((exchange) => exchange.path),
+          ['/butler'],
+        );
       } finally {
         client.close();
       }
     });
 
-    it("refused for a server whose certificate is another server's, and the token never goes", async () => {
-      const other = plexDirectCertificate('0000000000000000000000000000000000000bad');
+    it("refused for another server's plex.direct certificate, and the token never goes", async () => {
+      const other = plexDirectCertificate('0000000000000000000000000000dead');
       const impostor = await startSimulator({
         token: ACCOUNT_TOKEN,
         tls: { key: other.key, cert: other.cert },
       });
+      // Its chain is as valid as the real one's: only the name tells them apart.
       const client = new ButlerClient({
         url: impostor.url,
         token: ACCOUNT_TOKEN,
         clientIdentifier: CLIENT_ID,
-        tls: { ca: other.ca, plexDirect: true },
+        tls: { ca: [other.ca, world.certificate.ca], plexDirect: true, plexDirectHash: HOME_HASH },
         retry: { retries: 0 },
       });
       try {
         const error = await rejectsWithCode(client.listTasks(), 'tls-error');
-        assert.match(error.message, /not the plex\.direct certificate/);
-        assert.deepEqual(
-          impostor.exchanges.filter((exchange) => exchange.headers['x-plex-token'] !== undefined),
-          [],
-        );
+        assert.match(error.message, /not a plex\.direct certificate of the server chosen/);
+        assert.deepEqual(impostor.exchanges, []);
       } finally {
         client.close();
         await impostor.stop();
       }
     });
 
-    it("the chosen server's identifier is enforced when given", async () => {
+    it('without the hash the client refuses to start, before any request', () => {
+      for (const plexDirectHash of [undefined, '', '  ']) {
+        assert.throws(
+          () =>
+            new ButlerClient({
+              url: lanUrl(),
+              token: ACCOUNT_TOKEN,
+              clientIdentifier: CLIENT_ID,
+              tls: { ca: world.certificate.ca, plexDirect: true, plexDirectHash },
+            }),
+          (error: { code?: string; message?: string }) =>
+            error.code === 'invalid-config' &&
+            /needs the server's plex\.direct name/.test(error.message ?? ''),
+        );
+      }
+      assert.throws(
+        () =>
+          resolveSettings({
+            url: lanUrl(),
+            token: 't',
+            clientIdentifier: 'c',
+            tls: { plexDirect: true, plexDirectHash: 'a.b' },
+          }),
+        /malformed/,
+      );
+    });
+
+    it('verification cannot be turned off in plex-direct mode', async () => {
+      const settings = resolveSettings({
+        url: lanUrl(),
+        token: 't',
+        clientIdentifier: 'c',
+        tls: { verify: false, plexDirect: true, plexDirectHash: HOME_HASH },
+      });
+      assert.equal(settings.tlsOptions.rejectUnauthorized, true);
+      // Without the run's CA the chain is not trusted: refused, verify: false or not.
       const client = new ButlerClient({
         url: lanUrl(),
         token: ACCOUNT_TOKEN,
         clientIdentifier: CLIENT_ID,
-        tls: { ca: world.certificate.ca, plexDirect: true, machineIdentifier: FRIEND_ID },
+        tls: { verify: false, plexDirect: true, plexDirectHash: HOME_HASH },
         retry: { retries: 0 },
       });
       try {
@@ -266,7 +312,7 @@ describe('plex.tv: sign-in, servers, discovery, plex.direct', function () {
           url: lanUrl(),
           token: ACCOUNT_TOKEN,
           clientIdentifier: CLIENT_ID,
-          tls: { ca: world.certificate.ca, plexDirect: true },
+          tls: { ca: world.certificate.ca, plexDirect: true, plexDirectHash: HOME_HASH },
         },
         { reconnectInitialMs: 50 },
       );

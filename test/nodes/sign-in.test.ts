@@ -5,9 +5,11 @@
  * discovery; and, deployed, the TLS modes, a tls-config node, and a server that moved.
  */
 import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
 import {
   ACCOUNT_TOKEN,
   FRIEND_ID,
+  HOME_HASH,
   HOME_ID,
   SHARED_TOKEN,
   startPlexWorld,
@@ -38,6 +40,16 @@ async function askUntil(
 }
 
 const CONFIG_ID = 'sign-in-server';
+
+/** What the runtime holds for a config node, as Node-RED would save it with the next deploy. */
+function savedCredentials(id = CONFIG_ID): Record<string, string> | undefined {
+  const runtime = (
+    helper as unknown as {
+      _RED: { nodes: { getCredentials(id: string): Record<string, string> | undefined } };
+    }
+  )._RED;
+  return runtime.nodes.getCredentials(id);
+}
 const CLIENT_ID = 'c0ffee00-0000-4000-8000-0000000051a1';
 
 interface Answer {
@@ -94,8 +106,13 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
     return response.body as Answer;
   }
 
-  async function signIn(): Promise<string> {
-    const started = await post('/plex-butler/sign-in', { id: CONFIG_ID, clientId: CLIENT_ID });
+  /** Signs in within the dialog `draft`, approving on plex.tv; returns the draft. */
+  async function signIn(draft = randomUUID()): Promise<string> {
+    const started = await post('/plex-butler/sign-in', {
+      id: CONFIG_ID,
+      draft,
+      clientId: CLIENT_ID,
+    });
     assert.equal(started.ok, true, JSON.stringify(started));
     const fragment = new URLSearchParams(new URL(started.authUrl ?? '').hash.replace(/^#\?/, ''));
     assert.equal(fragment.get('clientID'), CLIENT_ID, "the config node's own client identifier");
@@ -108,45 +125,112 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
     assert.equal(status.state, 'signed-in');
     assert.equal(status.username, 'world-owner');
     assert.equal(status.message, 'signed in as world-owner');
-    return session;
+    return draft;
   }
 
-  it('signs in: the dialog learns the name, the token stays in the runtime and works', async () => {
-    const session = await signIn();
-    const listed = await post('/plex-butler/servers', { id: CONFIG_ID, session });
+  it('signs in and chooses: the dialog learns names, the token works, and nothing is written before Done', async () => {
+    const draft = await signIn();
+    assert.equal(savedCredentials(), undefined, 'a sign-in alone writes nothing');
+    const listed = await post('/plex-butler/servers', { id: CONFIG_ID, draft });
     assert.deepEqual(listed.servers, [
       { machineIdentifier: HOME_ID, name: 'Living room', owned: true, online: true },
       { machineIdentifier: FRIEND_ID, name: "Friend's server", owned: false, online: true },
     ]);
     const chosen = await post('/plex-butler/servers/choose', {
       id: CONFIG_ID,
-      session,
+      draft,
       machineIdentifier: HOME_ID,
     });
     // Without the run's CA the https address fails its check: the LAN http address answers.
     assert.equal(chosen.url, world.home.url);
     assert.equal(chosen.owned, true);
-    // The token was kept for this config on the runtime side: the saved-token marker reaches it.
+    assert.equal(chosen.plexDirectHash, HOME_HASH);
+    assert.equal(chosen.tlsMode, 'verify');
+    assert.equal(savedCredentials(), undefined, 'choosing writes nothing either');
+    // The dialog's unchanged token field reaches the chosen server's token, in this dialog.
     const tested = await post('/plex-butler/test-connection', {
       id: CONFIG_ID,
+      draft,
       url: chosen.url,
       token: '__PWRD__',
       clientId: CLIENT_ID,
     });
     assert.equal(tested.ok, true, JSON.stringify(tested));
     assert.equal(world.home.exchanges.at(-1)?.headers['x-plex-token'], ACCOUNT_TOKEN);
+    const otherDialog = await post('/plex-butler/test-connection', {
+      id: CONFIG_ID,
+      draft: randomUUID(),
+      url: chosen.url,
+      token: '__PWRD__',
+    });
+    assert.equal(otherDialog.code, 'invalid-config', 'another dialog has no token');
+
+    // Done: now it is the config's, for that address only.
+    const kept = await post('/plex-butler/servers/keep', {
+      id: CONFIG_ID,
+      draft,
+      withServerToken: true,
+    });
+    assert.equal(kept.kept, true);
+    assert.deepEqual(savedCredentials(), { token: ACCOUNT_TOKEN, accountToken: ACCOUNT_TOKEN });
+    const reopened = await post('/plex-butler/test-connection', {
+      id: CONFIG_ID,
+      draft: randomUUID(),
+      url: chosen.url,
+      token: '__PWRD__',
+    });
+    assert.equal(reopened.ok, true, JSON.stringify(reopened));
+    const elsewhere = await post('/plex-butler/test-connection', {
+      id: CONFIG_ID,
+      url: world.friend.url,
+      token: '__PWRD__',
+    });
+    assert.equal(elsewhere.code, 'invalid-config');
+    assert.match(elsewhere.message ?? '', /differs from the one the saved token belongs to/);
   });
 
-  it('a shared server: its own token is kept, and the saved token goes nowhere else', async () => {
-    const session = await signIn();
+  it('a dialog cancelled after signing in and choosing leaves the saved token as it was', async () => {
+    const draft = await signIn();
+    await post('/plex-butler/servers/choose', { id: CONFIG_ID, draft, machineIdentifier: HOME_ID });
+    assert.deepEqual(await post('/plex-butler/servers/forget', { id: CONFIG_ID, draft }), {
+      ok: true,
+    });
+    assert.equal(savedCredentials(), undefined);
+    // Forgotten: a late Done has nothing to keep, and the sign-in no longer lists servers.
+    const late = await post('/plex-butler/servers/keep', {
+      id: CONFIG_ID,
+      draft,
+      withServerToken: true,
+    });
+    assert.equal(late.kept, false);
+    assert.equal(savedCredentials(), undefined);
+    const listed = await post('/plex-butler/servers', { id: CONFIG_ID, draft });
+    assert.equal(listed.error?.code, 'invalid-config');
+  });
+
+  it('Done with a token typed after choosing keeps the account, not the chosen token', async () => {
+    const draft = await signIn();
+    await post('/plex-butler/servers/choose', { id: CONFIG_ID, draft, machineIdentifier: HOME_ID });
+    const kept = await post('/plex-butler/servers/keep', {
+      id: CONFIG_ID,
+      draft,
+      withServerToken: false,
+    });
+    assert.equal(kept.kept, false);
+    assert.deepEqual(savedCredentials(), { accountToken: ACCOUNT_TOKEN });
+  });
+
+  it('a shared server: its own token, never the account token, and the saved token goes nowhere else', async () => {
+    const draft = await signIn();
     const chosen = await post('/plex-butler/servers/choose', {
       id: CONFIG_ID,
-      session,
+      draft,
       machineIdentifier: FRIEND_ID,
     });
     assert.equal(chosen.url, world.friend.url, 'not the LAN address the friend has');
     const tested = await post('/plex-butler/test-connection', {
       id: CONFIG_ID,
+      draft,
       url: chosen.url,
       token: '__PWRD__',
       clientId: CLIENT_ID,
@@ -155,11 +239,83 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
     assert.equal(world.friend.exchanges.at(-1)?.headers['x-plex-token'], SHARED_TOKEN);
     const elsewhere = await post('/plex-butler/test-connection', {
       id: CONFIG_ID,
+      draft,
       url: world.home.url,
       token: '__PWRD__',
     });
     assert.equal(elsewhere.ok, false);
     assert.equal(elsewhere.code, 'invalid-config');
+    assert.ok(
+      world.friend.exchanges.every(
+        (exchange) => exchange.headers['x-plex-token'] !== ACCOUNT_TOKEN,
+      ),
+      "the account token never reached the friend's server",
+    );
+  });
+
+  it('a shared server plex.tv gives no token for is refused, not given the account token', async () => {
+    const listed = world.plexTv.serverList;
+    // As plex.tv may list a shared server: without a token for it.
+    world.plexTv.setServers(
+      listed.map((server) =>
+        server.machineIdentifier === FRIEND_ID ? { ...server, accessToken: '' } : server,
+      ),
+    );
+    try {
+      const draft = await signIn();
+      const chosen = await post('/plex-butler/servers/choose', {
+        id: CONFIG_ID,
+        draft,
+        machineIdentifier: FRIEND_ID,
+      });
+      assert.equal(chosen.ok, false);
+      assert.equal(chosen.error?.code, 'invalid-config');
+      assert.match(chosen.error?.message ?? '', /no token for the shared server Friend's server/);
+      const tested = await post('/plex-butler/test-connection', {
+        id: CONFIG_ID,
+        draft,
+        url: world.friend.url,
+        token: '__PWRD__',
+      });
+      assert.equal(tested.code, 'invalid-config');
+      assert.deepEqual(
+        world.friend.exchanges.filter(
+          (exchange) => exchange.headers['x-plex-token'] === ACCOUNT_TOKEN,
+        ),
+        [],
+      );
+    } finally {
+      world.plexTv.setServers([...listed]);
+    }
+  });
+
+  it('a server of the account found on the LAN: its token goes to the discovered address', async () => {
+    const draft = await signIn();
+    const found = await post('/plex-butler/discover', {});
+    const living = found.servers?.find((server) => server.machineIdentifier === HOME_ID);
+    assert.ok(living);
+    const chosen = await post('/plex-butler/servers/choose', {
+      id: CONFIG_ID,
+      draft,
+      machineIdentifier: HOME_ID,
+      url: living.url,
+    });
+    assert.equal(chosen.url, world.home.url);
+    const tested = await post('/plex-butler/test-connection', {
+      id: CONFIG_ID,
+      draft,
+      url: chosen.url,
+      token: '__PWRD__',
+    });
+    assert.equal(tested.ok, true, JSON.stringify(tested));
+    // An address where another server answers is not taken for it.
+    const wrong = await post('/plex-butler/servers/choose', {
+      id: CONFIG_ID,
+      draft,
+      machineIdentifier: HOME_ID,
+      url: world.friend.url,
+    });
+    assert.equal(wrong.error?.code, 'not-found');
   });
 
   for (const [name, end, state, words] of [
@@ -178,7 +334,12 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
     ],
   ] as const) {
     it(`a sign-in ${name} ends with words, not a spinner`, async () => {
-      const started = await post('/plex-butler/sign-in', { id: CONFIG_ID, clientId: CLIENT_ID });
+      const draft = randomUUID();
+      const started = await post('/plex-butler/sign-in', {
+        id: CONFIG_ID,
+        draft,
+        clientId: CLIENT_ID,
+      });
       const code =
         new URLSearchParams(new URL(started.authUrl ?? '').hash.replace(/^#\?/, '')).get('code') ??
         '';
@@ -201,7 +362,7 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
       // The approval page cannot bring a cancelled sign-in back.
       world.plexTv.approve(code);
       await new Promise((resolve) => setTimeout(resolve, 400));
-      const after = await post('/plex-butler/servers', { id: CONFIG_ID, session });
+      const after = await post('/plex-butler/servers', { id: CONFIG_ID, draft });
       assert.equal(after.error?.code, 'invalid-config', 'no account token from it');
     });
   }
@@ -222,7 +383,11 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
       ).options.pinLifetimeMs = 300;
       await helper.unload();
       await loadFlow([{ id: 'tab', type: 'tab' }]);
-      const started = await post('/plex-butler/sign-in', { id: CONFIG_ID, clientId: CLIENT_ID });
+      const started = await post('/plex-butler/sign-in', {
+        id: CONFIG_ID,
+        draft: randomUUID(),
+        clientId: CLIENT_ID,
+      });
       const status = await askUntil(
         () => post('/plex-butler/sign-in/status', { id: CONFIG_ID, session: started.session }),
         (answer) => answer.state !== 'waiting',
@@ -244,14 +409,30 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
   });
 
   it("a sign-in of one config is not another config's", async () => {
-    const session = await signIn();
-    const other = await post('/plex-butler/servers', { id: 'another-config', session });
+    const started = await post('/plex-butler/sign-in', {
+      id: CONFIG_ID,
+      draft: randomUUID(),
+      clientId: CLIENT_ID,
+    });
+    const draft = await signIn();
+    const other = await post('/plex-butler/servers', { id: 'another-config', draft });
     assert.equal(other.error?.code, 'invalid-config');
     const status = await helper
       .request()
       .post('/plex-butler/sign-in/status')
-      .send({ id: 'another-config', session });
+      .send({ id: 'another-config', session: started.session });
     assert.equal(status.status, 404);
+  });
+
+  it('refuses a request without a dialog id', async () => {
+    for (const path of [
+      '/plex-butler/sign-in',
+      '/plex-butler/servers',
+      '/plex-butler/servers/keep',
+    ]) {
+      const response = await helper.request().post(path).send({ id: CONFIG_ID, draft: 'x' });
+      assert.equal(response.status, 400, path);
+    }
   });
 
   it('discovers the servers on the network (GDM, to the stand-in on loopback)', async () => {
@@ -309,12 +490,50 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
 
     it("plex-direct mode: the LAN address with the server's own certificate", async () => {
       await loadFlow(
-        flow({ url: world.homeSecure.url, tlsMode: 'plex-direct', ca: world.certificate.ca }),
+        flow({
+          url: world.homeSecure.url,
+          tlsMode: 'plex-direct',
+          plexDirectHash: HOME_HASH,
+          ca: world.certificate.ca,
+        }),
         {
           [CONFIG_ID]: { token: ACCOUNT_TOKEN },
         },
       );
       assert.equal((await listTasks()).length, 22);
+    });
+
+    it('plex-direct mode without the hash of the names: a config error, and no request', async () => {
+      world.homeSecure.resetStats();
+      await loadFlow(
+        flow({ url: world.homeSecure.url, tlsMode: 'plex-direct', ca: world.certificate.ca }),
+        { [CONFIG_ID]: { token: ACCOUNT_TOKEN } },
+      );
+      const caught = nextMessage<{ error: { code: string; message: string } }>('caught');
+      helper.getNode('node').receive({});
+      const { error } = await caught;
+      assert.equal(error.code, 'invalid-config');
+      assert.match(error.message, /needs the server's plex\.direct name/);
+      assert.deepEqual(world.homeSecure.exchanges, []);
+    });
+
+    it('plex-direct mode stays on with a tls-config node that does not verify', async () => {
+      await loadFlow(
+        flow(
+          {
+            url: world.homeSecure.url,
+            tlsMode: 'plex-direct',
+            plexDirectHash: HOME_HASH,
+            tls: 'tls',
+          },
+          [{ id: 'tls', type: 'tls-config', cert: '', key: '', ca: '', verifyservercert: false }],
+        ),
+        // No CA for the run's certificates: the chain is not trusted, and stays checked.
+        { [CONFIG_ID]: { token: ACCOUNT_TOKEN } },
+      );
+      const caught = nextMessage<{ error: { code: string } }>('caught');
+      helper.getNode('node').receive({});
+      assert.equal((await caught).error.code, 'tls-error');
     });
 
     it('verify mode refuses the same address by name; a tls-config node gives the CA for the plex.direct name', async () => {
@@ -353,6 +572,127 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
       assert.ok(
         server.log.args.some(([text]) => /answers at a new address/.test(String(text))),
         'the move is logged',
+      );
+    });
+
+    it('a server reached over https is never moved to an http address', async () => {
+      // The certificate is refused (no CA here): the https addresses plex.tv lists fail the
+      // same way, and the LAN http address, which would answer, is not taken.
+      world.home.resetStats();
+      await loadFlow(flow({ url: world.plexDirectUrl, machineId: HOME_ID }), {
+        [CONFIG_ID]: { token: ACCOUNT_TOKEN, accountToken: ACCOUNT_TOKEN },
+      });
+      const caught = nextMessage<{ error: { code: string } }>('caught');
+      helper.getNode('node').receive({});
+      assert.equal((await caught).error.code, 'tls-error');
+      assert.equal(
+        (helper.getNode(CONFIG_ID) as unknown as { baseUrl: string }).baseUrl,
+        world.plexDirectUrl,
+      );
+      assert.deepEqual(
+        world.home.exchanges.filter((exchange) => exchange.headers['x-plex-token'] !== undefined),
+        [],
+      );
+    });
+
+    it('Test connection of a moved server: its saved address and its new one take the saved token', async () => {
+      await loadFlow(flow({ url: 'http://127.0.0.1:9', machineId: HOME_ID }), {
+        [CONFIG_ID]: { token: ACCOUNT_TOKEN, accountToken: ACCOUNT_TOKEN },
+      });
+      assert.equal((await listTasks()).length, 22);
+      const moved = await post('/plex-butler/test-connection', {
+        id: CONFIG_ID,
+        url: world.home.url,
+        token: '__PWRD__',
+        retries: 0,
+      });
+      assert.equal(moved.ok, true, JSON.stringify(moved));
+      const saved = await post('/plex-butler/test-connection', {
+        id: CONFIG_ID,
+        url: 'http://127.0.0.1:9',
+        token: '__PWRD__',
+      });
+      assert.equal(saved.code, 'connection-refused', 'tried, not refused as "URL differs"');
+    });
+
+    it('a shared server deployed with its token: a sign-in in its dialog sends the account token nowhere', async () => {
+      await loadFlow(flow({ url: world.friend.url, name: "Friend's server" }), {
+        [CONFIG_ID]: { token: SHARED_TOKEN },
+      });
+      const draft = await signIn();
+      const tested = await post('/plex-butler/test-connection', {
+        id: CONFIG_ID,
+        draft,
+        url: world.friend.url,
+        token: '__PWRD__',
+      });
+      assert.equal(tested.ok, true, JSON.stringify(tested));
+      await post('/plex-butler/servers/forget', { id: CONFIG_ID, draft });
+      assert.deepEqual(savedCredentials(), { token: SHARED_TOKEN });
+      assert.equal((await listTasks()).length, 22);
+      assert.deepEqual(
+        world.friend.exchanges.filter(
+          (exchange) => exchange.headers['x-plex-token'] === ACCOUNT_TOKEN,
+        ),
+        [],
+      );
+    });
+
+    it('a saved token goes only where it belongs: not a typed one to a chosen server, not a chosen one to the deployed address', async () => {
+      // Deployed for Living room with a typed token; the friend's server chosen in a dialog.
+      await loadFlow(flow({ url: world.home.url }), {
+        [CONFIG_ID]: { token: 'HAND-TYPED-SECRET-1234' },
+      });
+      world.home.resetStats();
+      const draft = await signIn();
+      await post('/plex-butler/servers/choose', {
+        id: CONFIG_ID,
+        draft,
+        machineIdentifier: FRIEND_ID,
+      });
+      // Done with a token typed over the chosen one: the typed token is not the friend's.
+      await post('/plex-butler/servers/keep', { id: CONFIG_ID, draft, withServerToken: false });
+      const typedToFriend = await post('/plex-butler/test-connection', {
+        id: CONFIG_ID,
+        url: world.friend.url,
+        token: '__PWRD__',
+      });
+      assert.equal(typedToFriend.code, 'invalid-config');
+      // Done keeping the friend's token: it goes to the friend, not to the deployed address.
+      const again = await signIn();
+      await post('/plex-butler/servers/choose', {
+        id: CONFIG_ID,
+        draft: again,
+        machineIdentifier: FRIEND_ID,
+      });
+      await post('/plex-butler/servers/keep', {
+        id: CONFIG_ID,
+        draft: again,
+        withServerToken: true,
+      });
+      const chosenToHome = await post('/plex-butler/test-connection', {
+        id: CONFIG_ID,
+        url: world.home.url,
+        token: '__PWRD__',
+      });
+      assert.equal(chosenToHome.code, 'invalid-config');
+      const chosenToFriend = await post('/plex-butler/test-connection', {
+        id: CONFIG_ID,
+        url: world.friend.url,
+        token: '__PWRD__',
+      });
+      assert.equal(chosenToFriend.ok, true, JSON.stringify(chosenToFriend));
+      assert.deepEqual(
+        world.friend.exchanges.filter(
+          (exchange) => exchange.headers['x-plex-token'] === 'HAND-TYPED-SECRET-1234',
+        ),
+        [],
+      );
+      assert.deepEqual(
+        world.home.exchanges.filter(
+          (exchange) => exchange.headers['x-plex-token'] === SHARED_TOKEN,
+        ),
+        [],
       );
     });
 

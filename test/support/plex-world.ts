@@ -13,6 +13,8 @@ import { plexDirectCertificate, type PlexDirectCertificate } from './tls';
 export const ACCOUNT_TOKEN = 'world-Account-Tok3n-7e1f';
 export const SHARED_TOKEN = 'world-Shared-Tok3n-22c9';
 export const HOME_ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+/** The hash of Living room's plex.direct names: 32 hex digits, unrelated to its identifier. */
+export const HOME_HASH = '9cc05cc3c9c14a059b2a0222e067e786';
 export const FRIEND_ID = 'f9e8d7c6b5a40312';
 
 export interface PlexWorld {
@@ -23,13 +25,13 @@ export interface PlexWorld {
   homeSecure: PlexSimulator;
   friend: PlexSimulator;
   certificate: PlexDirectCertificate;
-  /** The plex.direct URL of the https address: `https://127-0-0-1.<id>.plex.direct:<port>`. */
+  /** The plex.direct URL of the https address: `https://127-0-0-1.<hash>.plex.direct:<port>`. */
   plexDirectUrl: string;
   stop(): Promise<void>;
 }
 
 export async function startPlexWorld(): Promise<PlexWorld> {
-  const certificate = plexDirectCertificate(HOME_ID);
+  const certificate = plexDirectCertificate(HOME_HASH);
   const taskDurationMs = 400;
   const home = await startSimulator({
     token: ACCOUNT_TOKEN,
@@ -45,7 +47,7 @@ export async function startPlexWorld(): Promise<PlexWorld> {
   const friend = await startSimulator({ token: SHARED_TOKEN, machineIdentifier: FRIEND_ID });
   const port = (sim: PlexSimulator): number => Number(new URL(sim.url).port);
   const dead = await closedPort();
-  const plexDirectUrl = `https://127-0-0-1.${HOME_ID}.plex.direct:${port(homeSecure)}`;
+  const plexDirectUrl = `https://127-0-0-1.${HOME_HASH}.plex.direct:${port(homeSecure)}`;
   const plexTv = await startPlexTv({
     account: {
       id: 4242,

@@ -53,11 +53,12 @@ export interface PlexDirectCertificate extends TestCertificate {
 const plexDirect = new Map<string, PlexDirectCertificate>();
 
 /**
- * A certificate for `*.<machineIdentifier>.plex.direct`, as Plex gives a server, signed by a CA
- * made for this run (standing for the public CA that signs the real ones).
+ * A certificate for `*.<hash>.plex.direct`, as Plex gives a server (the hash is not its machine
+ * identifier), signed by a CA made for this run (standing for the public CA that signs the
+ * real ones).
  */
-export function plexDirectCertificate(machineIdentifier: string): PlexDirectCertificate {
-  const known = plexDirect.get(machineIdentifier);
+export function plexDirectCertificate(hash: string): PlexDirectCertificate {
+  const known = plexDirect.get(hash);
   if (known) return known;
   const dir = mkdtempSync(join(tmpdir(), 'plex-butler-pd-'));
   const file = (name: string): string => join(dir, name);
@@ -85,13 +86,13 @@ export function plexDirectCertificate(machineIdentifier: string): PlexDirectCert
     'rsa:2048',
     '-nodes',
     '-subj',
-    `/CN=*.${machineIdentifier}.plex.direct`,
+    `/CN=*.${hash}.plex.direct`,
     '-keyout',
     file('key.pem'),
     '-out',
     file('server.csr'),
   ]);
-  writeFileSync(file('ext.cnf'), `subjectAltName=DNS:*.${machineIdentifier}.plex.direct\n`);
+  writeFileSync(file('ext.cnf'), `subjectAltName=DNS:*.${hash}.plex.direct\n`);
   run([
     'x509',
     '-req',
@@ -114,6 +115,6 @@ export function plexDirectCertificate(machineIdentifier: string): PlexDirectCert
     key: readFileSync(file('key.pem'), 'utf8'),
     cert: readFileSync(file('cert.pem'), 'utf8'),
   };
-  plexDirect.set(machineIdentifier, made);
+  plexDirect.set(hash, made);
   return made;
 }
