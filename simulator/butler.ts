@@ -74,7 +74,10 @@ export class Butler {
   get tasks(): readonly SimTask[] {
     return this.taskList.map((task) => {
       const enabled = this.switchOf(task.name);
-      return enabled === undefined ? task : { ...task, enabled };
+      // A deliberately malformed value (a schema test) is left as it is.
+      return enabled === undefined || typeof task.enabled !== 'boolean'
+        ? task
+        : { ...task, enabled };
     });
   }
 

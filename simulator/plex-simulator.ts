@@ -258,8 +258,16 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     this.latencyMs = ms;
   }
 
-  /** Replaces the task list (another server version); running tasks no longer listed end. */
+  /**
+   * Replaces the task list (another server version); running tasks no longer listed end. A
+   * task's `enabled` goes to its switch where the server has one: on a real server the switch
+   * is what GET /butler reports.
+   */
   setTasks(tasks: SimTask[]): void {
+    for (const task of tasks) {
+      if (typeof task.enabled === 'boolean')
+        this.preferences.setTaskSwitch(task.name, task.enabled);
+    }
     this.butler.setTasks(tasks);
   }
 

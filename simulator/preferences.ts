@@ -156,6 +156,12 @@ export class Preferences {
     return item?.type === 'bool' ? item.value === true : undefined;
   }
 
+  /** Sets the switch of a Butler task, when the server has one. */
+  setTaskSwitch(task: string, enabled: boolean): void {
+    const item = this.get(`ButlerTask${task}`);
+    if (item?.type === 'bool') item.value = enabled;
+  }
+
   /** Whether `hour` (0-23) is inside the maintenance window; start == end is no window. */
   insideWindow(hour: number): boolean {
     const start = Number(this.get('ButlerStartHour')?.value ?? 2);
