@@ -193,7 +193,11 @@ export function resolveSettings(options: ButlerClientOptions): ResolvedSettings 
   const extraCa = (Array.isArray(tls.ca) ? tls.ca : tls.ca ? [tls.ca] : []).filter(
     (pem) => String(pem).trim() !== '',
   );
-  const plexDirect = tls.plexDirect ? { hash: checkPlexDirectHash(tls.plexDirectHash) } : undefined;
+  // Certificates only matter for https: an http URL keeps a saved mode without its hash.
+  const plexDirect =
+    tls.plexDirect && baseUrl.startsWith('https:')
+      ? { hash: checkPlexDirectHash(tls.plexDirectHash) }
+      : undefined;
   return {
     baseUrl,
     headers: Object.freeze({

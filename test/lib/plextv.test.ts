@@ -281,6 +281,16 @@ describe('plex.tv: sign-in, servers, discovery, plex.direct', function () {
           }),
         /malformed/,
       );
+      // An http address has no certificate to check: the mode is left unused, not an error.
+      assert.equal(
+        resolveSettings({
+          url: world.home.url,
+          token: 't',
+          clientIdentifier: 'c',
+          tls: { plexDirect: true },
+        }).plexDirect,
+        undefined,
+      );
     });
 
     it('verification cannot be turned off in plex-direct mode', async () => {
