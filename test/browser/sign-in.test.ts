@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { REPO_ROOT, startNodeRed, type NodeRedProcess } from '../../scripts/node-red-process';
 import { ACCOUNT_TOKEN, HOME_ID, startPlexWorld, type PlexWorld } from '../support/plex-world';
+import { waitUntil } from '../support/wait';
 import {
   canvasNode,
   clickOnCanvas,
@@ -233,6 +234,15 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
       canvasNode(page, inject.id).locator(
         '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
       ),
+    );
+    // The editor may still show the status of the first test's start: wait for the request.
+    const home = world.home;
+    await waitUntil(
+      () =>
+        home.exchanges.filter((exchange) => exchange.path === '/butler/OptimizeDatabase').length >
+        startsBefore,
+      8000,
+      'a start request to Living room',
     );
     await canvasNode(page, start.id)
       .locator('.red-ui-flow-node-status-label', { hasText: /started|already running/ })
