@@ -675,6 +675,22 @@ export = function registerServer(RED: NodeAPI): void {
     }
   });
 
+  /** Whether plex.tv lists the host and port of `url` among the server's connections. */
+  function listsAddress(server: PlexServerResource, url: string): boolean {
+    const hostAndPort = (address: URL): string =>
+      `${address.hostname.replace(/^\[|\]$/g, '').toLowerCase()}:${address.port || (address.protocol === 'https:' ? '443' : '80')}`;
+    const wanted = hostAndPort(new URL(url));
+    return server.connections.some((connection) => {
+      const listed = [`${connection.address.toLowerCase()}:${connection.port}`];
+      try {
+        listed.push(hostAndPort(new URL(connection.uri)));
+      } catch {
+        // A connection without a usable uri is matched by its address alone.
+      }
+      return listed.includes(wanted);
+    });
+  }
+
   /**
    * Where a server of the account answers: the address the dialog found on the LAN (when the
    * server there says it is that server), else the best of the addresses plex.tv lists.
@@ -694,6 +710,14 @@ export = function registerServer(RED: NodeAPI): void {
       };
     }
     const url = normaliseBaseUrl(lanUrl);
+    // A server's identifier is no secret on the LAN (GDM announces it): the address must also
+    // be one plex.tv lists for the server, or any host claiming the identifier would get the token.
+    if (!listsAddress(server, url)) {
+      throw new ButlerError(
+        'invalid-config',
+        message('errors.lanNotListed', { url, name: server.name }),
+      );
+    }
     const { identity } = await probeIdentity({ url, clientIdentifier, tls, timeoutMs: 5000 });
     if (identity.machineIdentifier !== server.machineIdentifier) {
       throw new ButlerError(
@@ -786,7 +810,13 @@ export = function registerServer(RED: NodeAPI): void {
     const dialog = dialogOrRefuse(body, res);
     if (dialog === undefined) return;
     const [id, draft] = dialog;
-    const server = signIns.keep(draft, id, body.withServerToken === true);
+    let dialogUrl: string | undefined;
+    try {
+      dialogUrl = normaliseBaseUrl(resolveEnv(textOf(body.url)));
+    } catch {
+      // Not a URL: it cannot be the chosen server's, so its token is not kept.
+    }
+    const server = signIns.keep(draft, id, body.withServerToken === true, dialogUrl);
     if (server) kept.set(id, server);
     res.json({ ok: true, kept: server !== undefined });
   });

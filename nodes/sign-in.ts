@@ -173,16 +173,26 @@ export class SignIns {
   /**
    * The dialog was closed with Done: into the config node's credentials, on the runtime side.
    * Node-RED keeps them encrypted and saves them with the next deploy; the editor's token field
-   * says "saved" and sends nothing. The server token only when the person left the field so.
+   * says "saved" and sends nothing. The server token only when the person left the field so
+   * and the dialog's URL is still the chosen server's: a token never goes to an address typed
+   * or picked after the choice.
    */
-  keep(draftId: string, configId: string, withServerToken: boolean): ChosenServer | undefined {
+  keep(
+    draftId: string,
+    configId: string,
+    withServerToken: boolean,
+    dialogUrl: string | undefined,
+  ): ChosenServer | undefined {
     const draft = this.existingDraft(draftId, configId);
     this.forget(draftId, configId);
     if (!draft || (draft.accountToken === undefined && draft.server === undefined)) {
       return undefined;
     }
     const current = (this.RED.nodes.getCredentials(configId) ?? {}) as StoredCredentials;
-    const server = withServerToken ? draft.server : undefined;
+    const server =
+      withServerToken && draft.server !== undefined && draft.server.url === dialogUrl
+        ? draft.server
+        : undefined;
     void this.RED.nodes.addCredentials(configId, {
       ...current,
       ...(draft.accountToken !== undefined ? { accountToken: draft.accountToken } : {}),

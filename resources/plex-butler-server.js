@@ -567,6 +567,8 @@
         editor.common.postJson('plex-butler/servers/keep', {
           id: this.id,
           draft: draft,
+          // The chosen server's token is kept only for the chosen server's address.
+          url: $('#node-config-input-url').val(),
           withServerToken: $('#node-config-input-token').val() === '__PWRD__',
         });
       }

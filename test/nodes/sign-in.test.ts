@@ -15,6 +15,7 @@ import {
   startPlexWorld,
   type PlexWorld,
 } from '../support/plex-world';
+import { startSimulator } from '../support/simulator';
 import {
   TEST_USER_DIR,
   helper,
@@ -169,6 +170,7 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
     const kept = await post('/plex-butler/servers/keep', {
       id: CONFIG_ID,
       draft,
+      url: chosen.url,
       withServerToken: true,
     });
     assert.equal(kept.kept, true);
@@ -200,6 +202,7 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
     const late = await post('/plex-butler/servers/keep', {
       id: CONFIG_ID,
       draft,
+      url: world.home.url,
       withServerToken: true,
     });
     assert.equal(late.kept, false);
@@ -218,6 +221,46 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
     });
     assert.equal(kept.kept, false);
     assert.deepEqual(savedCredentials(), { accountToken: ACCOUNT_TOKEN });
+  });
+
+  it("Done with another URL than the chosen server's keeps the account, not the chosen token", async () => {
+    const draft = await signIn();
+    const chosen = await post('/plex-butler/servers/choose', {
+      id: CONFIG_ID,
+      draft,
+      machineIdentifier: HOME_ID,
+    });
+    assert.equal(chosen.url, world.home.url);
+    // Typed over, or another LAN entry picked after the choice: the token field still says saved.
+    for (const url of [world.friend.url, 'not a url']) {
+      const again = await signIn();
+      await post('/plex-butler/servers/choose', {
+        id: CONFIG_ID,
+        draft: again,
+        machineIdentifier: HOME_ID,
+      });
+      const kept = await post('/plex-butler/servers/keep', {
+        id: CONFIG_ID,
+        draft: again,
+        url,
+        withServerToken: true,
+      });
+      assert.equal(kept.kept, false, url);
+      assert.deepEqual(savedCredentials(), { accountToken: ACCOUNT_TOKEN }, url);
+      const tested = await post('/plex-butler/test-connection', {
+        id: CONFIG_ID,
+        url: world.friend.url,
+        token: '__PWRD__',
+      });
+      assert.equal(tested.code, 'invalid-config', url);
+    }
+    await post('/plex-butler/servers/forget', { id: CONFIG_ID, draft });
+    assert.deepEqual(
+      world.friend.exchanges.filter(
+        (exchange) => exchange.headers['x-plex-token'] === ACCOUNT_TOKEN,
+      ),
+      [],
+    );
   });
 
   it('a shared server: its own token, never the account token, and the saved token goes nowhere else', async () => {
@@ -308,14 +351,43 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
       token: '__PWRD__',
     });
     assert.equal(tested.ok, true, JSON.stringify(tested));
-    // An address where another server answers is not taken for it.
+    // An address plex.tv lists for the friend, where another server answers, is not the friend's.
     const wrong = await post('/plex-butler/servers/choose', {
       id: CONFIG_ID,
       draft,
-      machineIdentifier: HOME_ID,
-      url: world.friend.url,
+      machineIdentifier: FRIEND_ID,
+      url: world.home.url,
     });
     assert.equal(wrong.error?.code, 'not-found');
+  });
+
+  it('a LAN host claiming the identifier of a server is not taken unless plex.tv lists its address', async () => {
+    // The identifier is announced on the LAN: any host can answer /identity with it.
+    const impostor = await startSimulator({ machineIdentifier: HOME_ID, token: 'IMPOSTOR-TOKEN' });
+    try {
+      const draft = await signIn();
+      const chosen = await post('/plex-butler/servers/choose', {
+        id: CONFIG_ID,
+        draft,
+        machineIdentifier: HOME_ID,
+        url: impostor.url,
+      });
+      assert.equal(chosen.error?.code, 'invalid-config');
+      assert.match(
+        chosen.error?.message ?? '',
+        /is not an address plex\.tv lists for "Living room"/,
+      );
+      const tested = await post('/plex-butler/test-connection', {
+        id: CONFIG_ID,
+        draft,
+        url: impostor.url,
+        token: '__PWRD__',
+      });
+      assert.equal(tested.code, 'invalid-config');
+      assert.deepEqual(impostor.exchanges, [], 'the impostor was not even asked');
+    } finally {
+      await impostor.stop();
+    }
   });
 
   for (const [name, end, state, words] of [
@@ -668,6 +740,7 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
       await post('/plex-butler/servers/keep', {
         id: CONFIG_ID,
         draft: again,
+        url: world.friend.url,
         withServerToken: true,
       });
       const chosenToHome = await post('/plex-butler/test-connection', {
