@@ -57,7 +57,8 @@ export { isPlexDirectCertificateOf, plexDirectAddress, plexDirectHashOf } from '
 export {
   TASK_SWITCH_PREFIX,
   butlerSchedule,
-  changedIds,
+  changeOutcome,
+  notHeldError,
   isButlerSetting,
   planScheduleChange,
 } from './schedule';

@@ -66,11 +66,15 @@ function refused(key: string, params: Record<string, MessageParam>): ButlerError
   return new ButlerError('invalid-setting', message(`errors.${key}`, params));
 }
 
+/** The window's hours, whether or not the server lists them as choices. */
+const HOURS = new Set([START_HOUR, END_HOUR]);
+
 /** What a setting allows, in words, for an error. */
 function allowedWords(setting: PlexSetting): MessageParam {
   if (setting.allowed) {
     return setting.allowed.map((entry) => entry.value).join(', ');
   }
+  if (HOURS.has(setting.id)) return '0-23';
   return message(`settingType.${setting.type}`);
 }
 
@@ -100,6 +104,7 @@ function wireValue(setting: PlexSetting, value: unknown): string | undefined {
     text = value;
   }
   if (text === undefined) return undefined;
+  if (HOURS.has(setting.id) && !/^(1?\d|2[0-3])$/.test(text)) return undefined;
   if (setting.allowed && !setting.allowed.some((entry) => entry.value === text)) return undefined;
   return text;
 }
@@ -218,17 +223,42 @@ function describeSettingValue(value: unknown): MessageParam {
   return describeValue(value);
 }
 
-/** The values that a plan would change, for saying what happened (ids whose value differs). */
-export function changedIds(
-  all: readonly PlexSetting[],
+function holds(all: readonly PlexSetting[], id: string, text: string): boolean {
+  const current: SettingValue | undefined = all.find((setting) => setting.id === id)?.value;
+  return current !== undefined && String(current) === text;
+}
+
+/**
+ * What a change did, from the settings read before it and read back after it: the ids that
+ * now hold the value asked for and did not before, and the ids that do not hold it.
+ */
+export function changeOutcome(
+  before: readonly PlexSetting[],
+  after: readonly PlexSetting[],
   values: Readonly<Record<string, string>>,
-): string[] {
-  return Object.entries(values)
-    .filter(([id, text]) => {
-      const current: SettingValue | undefined = all.find((setting) => setting.id === id)?.value;
-      return current === undefined || String(current) !== text;
+): { updated: string[]; notHeld: string[] } {
+  const updated: string[] = [];
+  const notHeld: string[] = [];
+  for (const [id, text] of Object.entries(values)) {
+    if (!holds(after, id, text)) notHeld.push(id);
+    else if (!holds(before, id, text)) updated.push(id);
+  }
+  return { updated, notHeld };
+}
+
+/** The error for a change the server answered with success but does not hold. */
+export function notHeldError(
+  after: readonly PlexSetting[],
+  values: Readonly<Record<string, string>>,
+  notHeld: readonly string[],
+): ButlerError {
+  const settings = notHeld
+    .map((id) => {
+      const current = after.find((setting) => setting.id === id)?.value;
+      return `${id} ${current === undefined ? '(absent)' : JSON.stringify(current)} ≠ ${JSON.stringify(values[id])}`;
     })
-    .map(([id]) => id);
+    .join(', ');
+  return new ButlerError('bad-response', message('errors.notHeld', { settings }));
 }
 
 /** Control characters would arrive as a query parameter no Plex setting takes. */

@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { butlerSchedule, changedIds, planScheduleChange } from '../lib';
+import { butlerSchedule, changeOutcome, notHeldError, planScheduleChange } from '../lib';
 import { ButlerNodeRunner, clock, type DoneFunction, type SendFunction } from './common';
 import { migrateConfig } from './migrations';
 
@@ -36,10 +36,13 @@ export = function registerSchedule(RED: NodeAPI): void {
         if (change !== undefined) {
           // Checked against the server's own list first: nothing is sent for a bad change.
           const values = planScheduleChange(settings, change);
-          updated = changedIds(settings, values);
           await client.setSettings(values, { signal });
           // What the server holds now, not what was asked for.
-          settings = await client.listSettings({ signal, fresh: true });
+          const after = await client.listSettings({ signal, fresh: true });
+          const outcome = changeOutcome(settings, after, values);
+          if (outcome.notHeld.length > 0) throw notHeldError(after, values, outcome.notHeld);
+          updated = outcome.updated;
+          settings = after;
         }
         RED.util.setMessageProperty(msg, property, butlerSchedule(settings), true);
         (msg as NodeMessageInFlow & { updated?: string[] }).updated = updated;

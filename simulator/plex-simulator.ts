@@ -145,9 +145,11 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
       identityRoute(this.machineIdentifier),
       ...butlerRoutes(this.butler, (task) => {
         // Inside the maintenance window a randomised task starts at a random time in it.
-        const hour = now().getHours();
-        if (!task.scheduleRandomized || !this.preferences.insideWindow(hour)) return undefined;
-        return Math.floor(Math.random() * this.preferences.hoursLeft(hour) * 3_600_000) + 1;
+        const at = now();
+        if (!task.scheduleRandomized || !this.preferences.insideWindow(at.getHours())) {
+          return undefined;
+        }
+        return Math.floor(Math.random() * (this.preferences.msLeft(at) - 1)) + 1;
       }),
       ...preferenceRoutes(this.preferences),
       NOTIFICATIONS_ROUTE,

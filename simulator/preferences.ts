@@ -170,10 +170,12 @@ export class Preferences {
     return start < end ? hour >= start && hour < end : hour >= start || hour < end;
   }
 
-  /** Hours from `hour` to the end of the window (for a task scheduled inside it). */
-  hoursLeft(hour: number): number {
-    const end = Number(this.get('ButlerEndHour')?.value ?? 5);
-    return (end - hour + 24) % 24;
+  /** Milliseconds from `now` to the end of the window (for a task scheduled inside it). */
+  msLeft(now: Date): number {
+    const end = new Date(now);
+    end.setHours(Number(this.get('ButlerEndHour')?.value ?? 5), 0, 0, 0);
+    if (end.getTime() <= now.getTime()) end.setDate(end.getDate() + 1);
+    return end.getTime() - now.getTime();
   }
 
   /**

@@ -156,7 +156,8 @@ describe('the Butler schedule', function () {
             randomised().every((name) => !sim.runningTasks().includes(name)),
             'not run at once',
           );
-          const endOfWindow = Date.now() + ((window[1] - at + 24) % 24) * 3_600_000;
+          // It is at:30 on the simulator's clock: the window ends half an hour before a whole hour.
+          const endOfWindow = Date.now() + (((window[1] - at + 24) % 24) * 60 - 30) * 60_000;
           assert.ok(sim.scheduledTasks().every((task) => task.at <= endOfWindow));
         } else {
           assert.deepEqual(later, []);
@@ -304,6 +305,24 @@ describe('the Butler schedule', function () {
           ButlerTaskUpdateServer: 'always',
         },
       );
+    });
+
+    it('window hours stay 0-23 on a server that lists no hour choices', () => {
+      const plain = settings.map((setting) =>
+        setting.id === 'ButlerEndHour' ? { ...setting, allowed: undefined } : setting,
+      );
+      for (const hour of [24, 99, -1, 7.5]) {
+        assert.throws(
+          () => planScheduleChange(plain, { window: { endHour: hour } }),
+          new RegExp(`ButlerEndHour cannot be ${hour}: allowed is 0-23`),
+        );
+      }
+      assert.deepEqual(planScheduleChange(plain, { window: { endHour: 23 } }), {
+        ButlerEndHour: '23',
+      });
+      assert.deepEqual(planScheduleChange(plain, { window: { endHour: '0' } }), {
+        ButlerEndHour: '0',
+      });
     });
 
     it('a server refusal of a PUT is reported, not taken for done', async () => {

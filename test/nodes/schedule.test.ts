@@ -110,6 +110,26 @@ describe('plex-butler-schedule', function () {
     assert.match(lastStatus('node')?.text ?? '', /^updated \d\d:\d\d$/);
   });
 
+  it('a change asked for again: nothing updated, and the read-back says what the server holds', async () => {
+    await load();
+    const written = await run({ window: { startHour: 2, endHour: 6 } });
+    assert.deepEqual(written.updated, ['ButlerEndHour'], 'the start hour was 2 already');
+  });
+
+  it('a PUT answered with success that the server does not hold: bad-response, no message', async () => {
+    await load();
+    // A proxy (or a server) answering 200 without applying the change.
+    sim.injectFault({ kind: 'empty', times: 1, match: { method: 'PUT', path: '/:/prefs' } });
+    const sent: unknown[] = [];
+    helper.getNode('out').on('input', (msg: unknown) => sent.push(msg));
+    const error = await refusal({ window: { startHour: 3 } });
+    assert.equal(error.code, 'bad-response');
+    assert.match(error.message, /does not hold it when read back .*: ButlerStartHour 2 ≠ "3"/);
+    assert.equal(sim.preferences.get('ButlerStartHour')?.value, 2);
+    assert.equal(sim.exchanges.at(-1)?.path, '/:/prefs', 'read back');
+    assert.deepEqual(sent, []);
+  });
+
   it('a task switch off: get tasks shows the task disabled', async () => {
     await load([
       {
