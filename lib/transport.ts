@@ -111,8 +111,10 @@ export class HttpTransport {
       let timer: NodeJS.Timeout | undefined;
       req.once('socket', (socket) => {
         if (!settled) timer = setTimeout(() => req.destroy(new AttemptTimedOut()), timeoutMs);
-        // A pooled socket is connected already; a new one says so when it is.
-        if (req.reusedSocket) {
+        // A pooled socket is connected already (also one handed to a queued request, which
+        // reusedSocket does not mark); a new one says so when it is. A listener on a connected
+        // socket would never fire and stay for the socket's life.
+        if (req.reusedSocket || !socket.connecting) {
           connected = true;
         } else {
           socket.once(secure ? 'secureConnect' : 'connect', () => {

@@ -181,6 +181,31 @@ describe('ButlerClient: truthful results', function () {
       assert.equal(actions(), 1);
     });
 
+    it('POST queued for the one pooled socket, dropped: outcome-unknown, sent once', async () => {
+      // The pool is full, so the second start waits and gets the socket the first one freed:
+      // a connected socket, though Node does not mark it reused.
+      const pooled = clientFor(sim.url, { maxSockets: 1 });
+      try {
+        await pooled.listTasks();
+        sim.injectFault({
+          kind: 'drop',
+          times: 1,
+          match: { method: 'POST', path: '/butler/BackupDatabase' },
+        });
+        const [first, second] = await Promise.allSettled([
+          pooled.startTask('OptimizeDatabase'),
+          pooled.startTask('BackupDatabase'),
+        ]);
+        assert.equal(first.status === 'fulfilled' && first.value.status, 'started');
+        assert.equal(second.status, 'rejected');
+        assert.equal((second.reason as { code?: string }).code, 'outcome-unknown');
+        assert.equal(sim.stats.requestsByRoute['POST /butler/{task}'], 2, 'no retry');
+        assert.deepEqual(sim.runningTasks(), ['OptimizeDatabase']);
+      } finally {
+        pooled.close();
+      }
+    });
+
     it('POST, 503 once: retried, and the retry started the task', async () => {
       await client.listTasks();
       sim.injectFault({ kind: 'status', status: 503, retryAfter: '0', times: 1 });
