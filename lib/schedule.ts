@@ -223,6 +223,16 @@ function describeSettingValue(value: unknown): MessageParam {
   return describeValue(value);
 }
 
+function sameValue(
+  before: readonly PlexSetting[],
+  after: readonly PlexSetting[],
+  id: string,
+): boolean {
+  const valueIn = (all: readonly PlexSetting[]): SettingValue | undefined =>
+    all.find((setting) => setting.id === id)?.value;
+  return valueIn(before) === valueIn(after);
+}
+
 function holds(all: readonly PlexSetting[], id: string, text: string): boolean {
   const current: SettingValue | undefined = all.find((setting) => setting.id === id)?.value;
   return current !== undefined && String(current) === text;
@@ -230,7 +240,8 @@ function holds(all: readonly PlexSetting[], id: string, text: string): boolean {
 
 /**
  * What a change did, from the settings read before it and read back after it: the ids that
- * now hold the value asked for and did not before, and the ids that do not hold it.
+ * now hold the value asked for and did not before, and the ids whose value the server kept as
+ * it was (the change was ignored). A third value is someone else's change since: not a fault.
  */
 export function changeOutcome(
   before: readonly PlexSetting[],
@@ -240,8 +251,11 @@ export function changeOutcome(
   const updated: string[] = [];
   const notHeld: string[] = [];
   for (const [id, text] of Object.entries(values)) {
-    if (!holds(after, id, text)) notHeld.push(id);
-    else if (!holds(before, id, text)) updated.push(id);
+    if (holds(after, id, text)) {
+      if (!holds(before, id, text)) updated.push(id);
+    } else if (sameValue(before, after, id)) {
+      notHeld.push(id);
+    }
   }
   return { updated, notHeld };
 }

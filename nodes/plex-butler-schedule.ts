@@ -1,5 +1,11 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
-import { butlerSchedule, changeOutcome, notHeldError, planScheduleChange } from '../lib';
+import {
+  butlerSchedule,
+  changeOutcome,
+  notHeldError,
+  planScheduleChange,
+  type PlexSetting,
+} from '../lib';
 import { ButlerNodeRunner, clock, type DoneFunction, type SendFunction } from './common';
 import { migrateConfig } from './migrations';
 
@@ -21,6 +27,21 @@ function changeOf(msg: NodeMessageInFlow): Record<string, unknown> | undefined {
   return Object.keys(payload).length > 0 ? (payload as Record<string, unknown>) : undefined;
 }
 
+/**
+ * Changes of one server's schedule, one after the other: each read-back then belongs to its own
+ * change, not to one that another message made in between.
+ */
+const changesInTurn = new WeakMap<object, Promise<unknown>>();
+
+function inTurn<T>(server: object, work: () => Promise<T>): Promise<T> {
+  const mine = (changesInTurn.get(server) ?? Promise.resolve()).then(work, work);
+  changesInTurn.set(
+    server,
+    mine.catch(() => undefined),
+  );
+  return mine;
+}
+
 export = function registerSchedule(RED: NodeAPI): void {
   function PlexButlerScheduleNode(this: Node, saved: ScheduleConfig): void {
     RED.nodes.createNode(this, saved);
@@ -31,18 +52,22 @@ export = function registerSchedule(RED: NodeAPI): void {
     this.on('input', (msg: NodeMessageInFlow, send: SendFunction, done: DoneFunction) => {
       void runner.handle(done, async (client, signal) => {
         const change = changeOf(msg);
-        let settings = await client.listSettings({ signal });
+        let settings: PlexSetting[];
         let updated: string[] = [];
-        if (change !== undefined) {
-          // Checked against the server's own list first: nothing is sent for a bad change.
-          const values = planScheduleChange(settings, change);
-          await client.setSettings(values, { signal });
-          // What the server holds now, not what was asked for.
-          const after = await client.listSettings({ signal, fresh: true });
-          const outcome = changeOutcome(settings, after, values);
-          if (outcome.notHeld.length > 0) throw notHeldError(after, values, outcome.notHeld);
-          updated = outcome.updated;
-          settings = after;
+        if (change === undefined) {
+          settings = await client.listSettings({ signal });
+        } else {
+          [settings, updated] = await inTurn(runner.server ?? client, async () => {
+            const before = await client.listSettings({ signal, fresh: true });
+            // Checked against the server's own list first: nothing is sent for a bad change.
+            const values = planScheduleChange(before, change);
+            await client.setSettings(values, { signal });
+            // What the server holds now, not what was asked for.
+            const after = await client.listSettings({ signal, fresh: true });
+            const outcome = changeOutcome(before, after, values);
+            if (outcome.notHeld.length > 0) throw notHeldError(after, values, outcome.notHeld);
+            return [after, outcome.updated] as const;
+          });
         }
         RED.util.setMessageProperty(msg, property, butlerSchedule(settings), true);
         (msg as NodeMessageInFlow & { updated?: string[] }).updated = updated;

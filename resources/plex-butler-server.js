@@ -344,7 +344,9 @@
         $('#node-config-input-url').val(found.url).trigger('change');
         $('#node-config-input-machineId').val(found.machineIdentifier);
         $('#node-config-input-plexDirectHash').val('');
-        show('ok', _('servers.chosen', { name: found.name }));
+        // A token saved for another address must not go to this one with the next deploy.
+        $('#node-config-input-token').val('');
+        show('ok', _('servers.chosenNoToken', { name: found.name }));
       } else if (value.indexOf('account:') === 0) {
         chooseServer(value.slice(8));
       }

@@ -259,4 +259,73 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     );
     assert.doesNotMatch(seen.join('\n'), new RegExp(ACCOUNT_TOKEN));
   });
+
+  it('a LAN server picked without a signed-in account does not get the token saved for another address', async function () {
+    assert.ok(world && nodeRed && browser);
+    const typed = 'HAND-TYPED-SECRET-5150';
+    // The config now points at the friend's server with a typed token, and no sign-in.
+    const current = (await (
+      await fetch(`${nodeRed.url}/flows`, { headers: { 'Node-RED-API-Version': 'v2' } })
+    ).json()) as { rev: string; flows: Array<Record<string, unknown>> };
+    const server = current.flows.find((node) => node.type === 'plex-butler-server');
+    const start = current.flows.find((node) => node.type === 'plex-butler-start');
+    const inject = current.flows.find((node) => node.type === 'inject');
+    assert.ok(server && start && inject);
+    server.url = world.friend.url;
+    server.machineId = '';
+    server.credentials = { token: typed, accountToken: '' };
+    const redeployed = await fetch(`${nodeRed.url}/flows`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'Node-RED-API-Version': 'v2',
+        'Node-RED-Deployment-Type': 'full',
+      },
+      body: JSON.stringify(current),
+    });
+    assert.equal(redeployed.status, 200);
+
+    await closePage(page);
+    page = await openEditor(browser, nodeRed.url);
+    watch(page);
+    await openNodeDialog(page, String(start.id));
+    await page.locator('#node-input-btn-server-edit').click();
+    await page.locator('#node-config-input-url').waitFor();
+    await waitForTray(page);
+    assert.equal(await page.locator('#node-config-input-token').inputValue(), '__PWRD__');
+    await page.locator('#node-config-plex-butler-server-discover').click();
+    const servers = page.locator('#node-config-plex-butler-server-servers');
+    await page
+      .locator('#node-config-plex-butler-server-servers option', { hasText: 'Living room' })
+      .waitFor({ state: 'attached' });
+    await servers.selectOption({ label: `Living room (${world.home.url})` });
+    await page.locator(STATUS, { hasText: 'enter its token' }).waitFor();
+    assert.equal(await page.locator('#node-config-input-url').inputValue(), world.home.url);
+    assert.equal(await page.locator('#node-config-input-token').inputValue(), '');
+
+    // Done and deploy as it stands: the typed token does not follow to the picked address.
+    await page.locator('#node-config-dialog-ok').click();
+    await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
+    await page.locator('#node-dialog-ok').click();
+    await page.locator('#node-input-task-select').waitFor({ state: 'detached' });
+    await deploy(page);
+    const home = world.home;
+    const before = home.exchanges.length;
+    await clickOnCanvas(
+      canvasNode(page, String(inject.id)).locator(
+        '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
+      ),
+    );
+    await canvasNode(page, String(start.id))
+      .locator('.red-ui-flow-node-status-label', { hasText: /no token|invalid/i })
+      .waitFor();
+    assert.deepEqual(
+      home.exchanges.slice(before).filter((exchange) => exchange.headers['x-plex-token'] === typed),
+      [],
+    );
+    assert.deepEqual(
+      world.friend.exchanges.filter((exchange) => exchange.path.startsWith('/butler/')),
+      [],
+    );
+  });
 });

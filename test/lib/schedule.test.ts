@@ -9,6 +9,7 @@ import {
   ButlerClient,
   butlerSchedule,
   planScheduleChange,
+  changeOutcome,
   type ButlerErrorCode,
   type PlexSetting,
 } from '../../lib';
@@ -305,6 +306,25 @@ describe('the Butler schedule', function () {
           ButlerTaskUpdateServer: 'always',
         },
       );
+    });
+
+    it('a read-back: updated when held, ignored when unchanged, and a third value is not a fault', () => {
+      const at = (hour: number): PlexSetting[] =>
+        settings.map((setting) =>
+          setting.id === 'ButlerStartHour' ? { ...setting, value: hour } : setting,
+        );
+      const asked = { ButlerStartHour: '3' };
+      assert.deepEqual(changeOutcome(at(2), at(3), asked), {
+        updated: ['ButlerStartHour'],
+        notHeld: [],
+      });
+      assert.deepEqual(changeOutcome(at(3), at(3), asked), { updated: [], notHeld: [] });
+      assert.deepEqual(changeOutcome(at(2), at(2), asked), {
+        updated: [],
+        notHeld: ['ButlerStartHour'],
+      });
+      // Someone else set 4 after this change: the server took it, and then another one.
+      assert.deepEqual(changeOutcome(at(2), at(4), asked), { updated: [], notHeld: [] });
     });
 
     it('window hours stay 0-23 on a server that lists no hour choices', () => {

@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import type { PlexSimulator } from '../../simulator';
 import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
+import { waitUntil } from '../support/wait';
 import {
   helper,
   lastStatus,
@@ -85,6 +86,12 @@ describe('plex-butler-schedule', function () {
     return (await caught).error;
   }
 
+  function collect<T = ScheduleMessage>(id: string): T[] {
+    const seen: T[] = [];
+    helper.getNode(id).on('input', (msg: unknown) => seen.push(msg as T));
+    return seen;
+  }
+
   const puts = (): number => sim.stats.requestsByRoute['PUT /:/prefs'] ?? 0;
 
   it('a timestamp reads the schedule; the message passes through', async () => {
@@ -110,7 +117,7 @@ describe('plex-butler-schedule', function () {
     assert.match(lastStatus('node')?.text ?? '', /^updated \d\d:\d\d$/);
   });
 
-  it('a change asked for again: nothing updated, and the read-back says what the server holds', async () => {
+  it('a window whose start hour is already 2: only the end hour counts as updated', async () => {
     await load();
     const written = await run({ window: { startHour: 2, endHour: 6 } });
     assert.deepEqual(written.updated, ['ButlerEndHour'], 'the start hour was 2 already');
@@ -124,10 +131,35 @@ describe('plex-butler-schedule', function () {
     helper.getNode('out').on('input', (msg: unknown) => sent.push(msg));
     const error = await refusal({ window: { startHour: 3 } });
     assert.equal(error.code, 'bad-response');
-    assert.match(error.message, /does not hold it when read back .*: ButlerStartHour 2 ≠ "3"/);
+    assert.match(
+      error.message,
+      /still holds the old value when read back .*: ButlerStartHour 2 ≠ "3"/,
+    );
     assert.equal(sim.preferences.get('ButlerStartHour')?.value, 2);
     assert.equal(sim.exchanges.at(-1)?.path, '/:/prefs', 'read back');
     assert.deepEqual(sent, []);
+  });
+
+  it('two changes at once take turns: each reports its own change, neither a fault', async () => {
+    await load();
+    const sent = collect('out');
+    const caught = collect('caught');
+    helper.getNode('node').receive({ payload: { window: { startHour: 3 } } });
+    helper.getNode('node').receive({ payload: { window: { startHour: 4 } } });
+    await waitUntil(() => sent.length + caught.length === 2, 5000, 'two answers');
+    assert.deepEqual(caught, []);
+    assert.deepEqual(
+      sent.map((msg) => [msg.payload.window.startHour, msg.updated]),
+      [
+        [3, ['ButlerStartHour']],
+        [4, ['ButlerStartHour']],
+      ],
+    );
+    assert.deepEqual(
+      sim.exchanges.map((exchange) => exchange.method).slice(-6),
+      ['GET', 'PUT', 'GET', 'GET', 'PUT', 'GET'],
+      'the second change begins after the first read back',
+    );
   });
 
   it('a task switch off: get tasks shows the task disabled', async () => {
