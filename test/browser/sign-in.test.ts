@@ -28,6 +28,31 @@ import {
 } from './editor-page';
 
 const STATUS = '#node-config-plex-butler-server-signin-status';
+
+interface Deployed {
+  rev: string;
+  flows: Array<Record<string, unknown>>;
+}
+
+/** The flows as the runtime holds them (Admin API v2). */
+async function deployedFlows(url: string): Promise<Deployed> {
+  const answer = await fetch(`${url}/flows`, { headers: { 'Node-RED-API-Version': 'v2' } });
+  return (await answer.json()) as Deployed;
+}
+
+/** A full deploy of `flows` through the Admin API, as the editor's Deploy button does. */
+async function deployFully(url: string, flows: Deployed): Promise<void> {
+  const answer = await fetch(`${url}/flows`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'Node-RED-API-Version': 'v2',
+      'Node-RED-Deployment-Type': 'full',
+    },
+    body: JSON.stringify(flows),
+  });
+  assert.equal(answer.status, 200);
+}
 const RESULT = '#node-config-plex-butler-server-test-result';
 
 describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv stand-in)', function () {
@@ -212,19 +237,8 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     await page.locator('#node-input-task-select').waitFor({ state: 'detached' });
 
     // A full deploy saves whatever the runtime holds for the config: still Living room's.
-    const current = (await (
-      await fetch(`${nodeRed.url}/flows`, { headers: { 'Node-RED-API-Version': 'v2' } })
-    ).json()) as { rev: string; flows: unknown[] };
-    const redeployed = await fetch(`${nodeRed.url}/flows`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'Node-RED-API-Version': 'v2',
-        'Node-RED-Deployment-Type': 'full',
-      },
-      body: JSON.stringify(current),
-    });
-    assert.equal(redeployed.status, 200);
+    const current = await deployedFlows(nodeRed.url);
+    await deployFully(nodeRed.url, current);
     await page.reload();
     await canvasNode(page, inject.id).waitFor();
     const startsBefore = world.home.exchanges.filter(
@@ -264,9 +278,7 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     assert.ok(world && nodeRed && browser);
     const typed = 'HAND-TYPED-SECRET-5150';
     // The config now points at the friend's server with a typed token, and no sign-in.
-    const current = (await (
-      await fetch(`${nodeRed.url}/flows`, { headers: { 'Node-RED-API-Version': 'v2' } })
-    ).json()) as { rev: string; flows: Array<Record<string, unknown>> };
+    const current = await deployedFlows(nodeRed.url);
     const server = current.flows.find((node) => node.type === 'plex-butler-server');
     const start = current.flows.find((node) => node.type === 'plex-butler-start');
     const inject = current.flows.find((node) => node.type === 'inject');
@@ -274,16 +286,7 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     server.url = world.friend.url;
     server.machineId = '';
     server.credentials = { token: typed, accountToken: '' };
-    const redeployed = await fetch(`${nodeRed.url}/flows`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'Node-RED-API-Version': 'v2',
-        'Node-RED-Deployment-Type': 'full',
-      },
-      body: JSON.stringify(current),
-    });
-    assert.equal(redeployed.status, 200);
+    await deployFully(nodeRed.url, current);
 
     await closePage(page);
     page = await openEditor(browser, nodeRed.url);
