@@ -47,7 +47,7 @@ export type {
   PlexServerResource,
   PlexTvOptions,
 } from './plextv';
-export { locateServer, plexDirectHashOfServer, rankConnections } from './locate';
+export { listsAddress, locateServer, plexDirectHashOfServer, rankConnections } from './locate';
 export type { LocateOptions, LocatedServer } from './locate';
 export { GDM_ADDRESS, discoverServers, parseGdmReply } from './gdm';
 export type { DiscoverOptions, DiscoveredServer } from './gdm';

@@ -8,6 +8,7 @@ import { message } from './messages';
 import { plexDirectHashOf } from './plexdirect';
 import type { TlsOptions } from './settings';
 import type { PlexConnection, PlexServerResource } from './plextv';
+import { socketAddressOf } from './transport';
 
 export interface LocateOptions {
   clientIdentifier: string;
@@ -49,6 +50,27 @@ export function plexDirectHashOfServer(server: PlexServerResource): string | und
     if (hash !== undefined) return hash;
   }
   return undefined;
+}
+
+/**
+ * Whether plex.tv lists the host and port of `url` among the server's connections, by address
+ * and port or by the host of the connection's uri (a plex.direct name).
+ */
+export function listsAddress(server: PlexServerResource, url: string): boolean {
+  const hostAndPort = (address: URL): string => {
+    const { hostname, port } = socketAddressOf(address);
+    return `${hostname}:${port}`;
+  };
+  const wanted = hostAndPort(new URL(url));
+  return server.connections.some((connection) => {
+    const listed = [`${connection.address.toLowerCase()}:${connection.port}`];
+    try {
+      listed.push(hostAndPort(new URL(connection.uri)));
+    } catch {
+      // A connection without a usable uri is matched by its address alone.
+    }
+    return listed.includes(wanted);
+  });
 }
 
 /**

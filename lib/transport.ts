@@ -41,6 +41,14 @@ const TCP_KEEP_ALIVE_MS = 60_000;
  * 0.6 of it. Nothing here follows redirects, reads an environment proxy or decompresses: a Plex
  * server on the LAN needs none of it, and a redirect is reported, not followed.
  */
+/** The host and port a URL connects to: IPv6 without URL's brackets, the scheme's default port. */
+export function socketAddressOf(url: URL): { hostname: string; port: string } {
+  return {
+    hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port || (url.protocol === 'https:' ? '443' : '80'),
+  };
+}
+
 export class HttpTransport {
   private readonly request: typeof http.request;
   private readonly secure: boolean;
@@ -71,9 +79,10 @@ export class HttpTransport {
       ? new https.Agent({ ...pool, ...settings.tlsOptions })
       : new http.Agent(pool);
     // URL keeps IPv6 literals in brackets; a socket wants the bare address.
-    this.hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    this.lookup = plexDirectAddress(this.hostname) ? plexDirectLookup : undefined;
-    this.port = url.port || (secure ? '443' : '80');
+    const { hostname, port } = socketAddressOf(url);
+    this.hostname = hostname;
+    this.lookup = plexDirectAddress(hostname) ? plexDirectLookup : undefined;
+    this.port = port;
     this.pathPrefix = url.pathname === '/' ? '' : url.pathname;
     this.headers = settings.headers;
     this.maxResponseBytes = settings.maxResponseBytes;

@@ -14,6 +14,7 @@ import {
   type ButlerClientOptions,
   PlexTvClient,
   discoverServers,
+  listsAddress,
   locateServer,
   plexDirectHashOf,
   plexDirectHashOfServer,
@@ -674,22 +675,6 @@ export = function registerServer(RED: NodeAPI): void {
       plexTv.close();
     }
   });
-
-  /** Whether plex.tv lists the host and port of `url` among the server's connections. */
-  function listsAddress(server: PlexServerResource, url: string): boolean {
-    const hostAndPort = (address: URL): string =>
-      `${address.hostname.replace(/^\[|\]$/g, '').toLowerCase()}:${address.port || (address.protocol === 'https:' ? '443' : '80')}`;
-    const wanted = hostAndPort(new URL(url));
-    return server.connections.some((connection) => {
-      const listed = [`${connection.address.toLowerCase()}:${connection.port}`];
-      try {
-        listed.push(hostAndPort(new URL(connection.uri)));
-      } catch {
-        // A connection without a usable uri is matched by its address alone.
-      }
-      return listed.includes(wanted);
-    });
-  }
 
   /**
    * Where a server of the account answers: the address the dialog found on the LAN (when the
