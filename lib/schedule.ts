@@ -223,18 +223,13 @@ function describeSettingValue(value: unknown): MessageParam {
   return describeValue(value);
 }
 
-function sameValue(
-  before: readonly PlexSetting[],
-  after: readonly PlexSetting[],
-  id: string,
-): boolean {
-  const valueIn = (all: readonly PlexSetting[]): SettingValue | undefined =>
-    all.find((setting) => setting.id === id)?.value;
-  return valueIn(before) === valueIn(after);
+function valueIn(all: readonly PlexSetting[], id: string): SettingValue | undefined {
+  return all.find((setting) => setting.id === id)?.value;
 }
 
+/** Whether a setting holds the value of a wire string (`'3'` for 3, `'true'` for true). */
 function holds(all: readonly PlexSetting[], id: string, text: string): boolean {
-  const current: SettingValue | undefined = all.find((setting) => setting.id === id)?.value;
+  const current = valueIn(all, id);
   return current !== undefined && String(current) === text;
 }
 
@@ -253,7 +248,7 @@ export function changeOutcome(
   for (const [id, text] of Object.entries(values)) {
     if (holds(after, id, text)) {
       if (!holds(before, id, text)) updated.push(id);
-    } else if (sameValue(before, after, id)) {
+    } else if (valueIn(before, id) === valueIn(after, id)) {
       notHeld.push(id);
     }
   }
@@ -268,7 +263,7 @@ export function notHeldError(
 ): ButlerError {
   const settings = notHeld
     .map((id) => {
-      const current = after.find((setting) => setting.id === id)?.value;
+      const current = valueIn(after, id);
       return `${id} ${current === undefined ? '(absent)' : JSON.stringify(current)} ≠ ${JSON.stringify(values[id])}`;
     })
     .join(', ');

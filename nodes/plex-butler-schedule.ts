@@ -34,7 +34,8 @@ function changeOf(msg: NodeMessageInFlow): Record<string, unknown> | undefined {
 const changesInTurn = new WeakMap<object, Promise<unknown>>();
 
 function inTurn<T>(server: object, work: () => Promise<T>): Promise<T> {
-  const mine = (changesInTurn.get(server) ?? Promise.resolve()).then(work, work);
+  // The chain itself never rejects: a change that failed does not stop the next one.
+  const mine = (changesInTurn.get(server) ?? Promise.resolve()).then(work);
   changesInTurn.set(
     server,
     mine.catch(() => undefined),
