@@ -345,6 +345,12 @@ export = function registerServer(RED: NodeAPI): void {
     },
   );
 
+  /** The config node's own client identifier: plex.tv lists it as the device that signed in. */
+  function clientIdFor(body: EditorSettings, id: string): string {
+    const deployed = RED.nodes.getNode(id) as ButlerServerNode | null;
+    return textOf(body.clientId) || deployed?.clientId || derivedClientId(userDir, id);
+  }
+
   /**
    * Settings for an editor request: the dialog's values, with the saved token only when the URL
    * is the deployed one, so that this endpoint cannot be used to send a saved token elsewhere.
@@ -362,8 +368,7 @@ export = function registerServer(RED: NodeAPI): void {
     return {
       url,
       token,
-      clientId:
-        textOf(body.clientId) || deployed?.clientId || derivedClientId(userDir, id || 'editor'),
+      clientId: clientIdFor(body, id || 'editor'),
       tlsMode: body.tlsMode,
       tls: textOf(body.tls),
       plexDirectHash: textOf(body.plexDirectHash),
@@ -586,12 +591,6 @@ export = function registerServer(RED: NodeAPI): void {
     res
       .status(status)
       .json({ ok: false, error: { code: failure.code, ...editorMessage(failure.messageRef) } });
-  }
-
-  /** The config node's own client identifier: plex.tv lists it as the device that signed in. */
-  function clientIdFor(body: EditorSettings, id: string): string {
-    const deployed = RED.nodes.getNode(id) as ButlerServerNode | null;
-    return textOf(body.clientId) || deployed?.clientId || derivedClientId(userDir, id);
   }
 
   /** The plex.tv token for a config: of the dialog's sign-in, else the one saved with it. */
