@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { DEFAULT_TASKS, PlexSimulator } from '../../simulator';
 import type { RecordedExchange, SimulatorOptions } from '../../simulator';
+import { TEST_NOON } from '../support/simulator';
 
 const SPEC_TASK_NAMES = [
   'AutomaticUpdates',
@@ -165,7 +166,8 @@ describe('PlexSimulator', function () {
   let xml: http.OutgoingHttpHeaders;
 
   async function startSim(options: SimulatorOptions = {}): Promise<PlexSimulator> {
-    sim = new PlexSimulator({ taskDurationMs: TASK_MS, ...options });
+    // The clock is pinned outside the maintenance window: start-all runs everything at once.
+    sim = new PlexSimulator({ taskDurationMs: TASK_MS, now: TEST_NOON, ...options });
     await sim.start();
     json = { 'X-Plex-Token': sim.token, Accept: 'application/json' };
     xml = { 'X-Plex-Token': sim.token };
