@@ -342,6 +342,10 @@ export = function registerServer(RED: NodeAPI): void {
     PlexButlerServerNode as unknown as (this: Node, def: NodeDef) => void,
     {
       credentials: { token: { type: 'password' }, accountToken: { type: 'password' } },
+      // The start and stop dialogs offer these names while no server is chosen.
+      settings: {
+        plexButlerServerTaskNames: { value: [...STATIC_TASK_NAMES], exportable: true },
+      },
     },
   );
 

@@ -9,34 +9,6 @@
   var WAITING_TYPE = 'plex-butler-start';
   var editor = (window.PlexButlerEditor = window.PlexButlerEditor || {});
 
-  // Offline fallback only: the server's live list (GET /butler) is the authority. The editor
-  // cannot import lib/, so this is a copy of STATIC_TASK_NAMES there; the browser suite
-  // checks that the dialog offers the same names.
-  var STATIC_TASK_NAMES = [
-    'AutomaticUpdates',
-    'BackupDatabase',
-    'ButlerTaskGenerateAdMarkers',
-    'ButlerTaskGenerateCreditsMarkers',
-    'ButlerTaskGenerateIntroMarkers',
-    'ButlerTaskGenerateVoiceActivity',
-    'CleanOldBundles',
-    'CleanOldCacheFiles',
-    'DeepMediaAnalysis',
-    'GarbageCollectBlobs',
-    'GarbageCollectLibraryMedia',
-    'GenerateBlurHashes',
-    'GenerateChapterThumbs',
-    'GenerateMediaIndexFiles',
-    'LoudnessAnalysis',
-    'MusicAnalysis',
-    'OptimizeDatabase',
-    'RefreshEpgGuides',
-    'RefreshLibraries',
-    'RefreshLocalMedia',
-    'RefreshPeriodicMetadata',
-    'UpgradeMediaAnalysis',
-  ];
-
   function taskValidator(type) {
     return function (v, opt) {
       // The open dialog's type field counts only when the dialog edits this node.
@@ -77,7 +49,9 @@
     var _ = function (key, vars) {
       return node._(node.type + '.' + key, vars);
     };
-    var STATIC_TASKS = STATIC_TASK_NAMES.map(function (name) {
+    // Offline fallback only: the server's live list (GET /butler) is the authority. The runtime
+    // exports lib's STATIC_TASK_NAMES with the server node's settings.
+    var STATIC_TASKS = (RED.settings.plexButlerServerTaskNames || []).map(function (name) {
       return { name: name };
     });
 
