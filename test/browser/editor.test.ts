@@ -7,7 +7,16 @@
  * test-results/screenshots/; UPDATE_DOCS_SCREENSHOT=1 also refreshes docs/editor.png.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -41,6 +50,14 @@ import {
 } from './editor-page';
 
 const TOKEN = 'editor-test-token';
+const OUR_TYPES = [
+  'plex-butler-server',
+  'plex-butler-tasks',
+  'plex-butler-start',
+  'plex-butler-stop',
+  'plex-butler-watch',
+  'plex-butler-schedule',
+];
 /** Listed by live servers but by no spec: only the live list can offer it, never the fallback. */
 const LIVE_ONLY_TASK: SimTask = {
   name: 'ProcessAssets',
@@ -159,6 +176,41 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     }
     // The server is a config node: it belongs in the node dialogs, not in the palette.
     assert.equal(await paletteNode(page, 'plex-butler-server').count(), 0);
+  });
+
+  it("has every example's nodes of ours hold each property their editor defines", async function () {
+    page = await openEditor(started().browser, started().nodeRed.url);
+    // An example node without one of them differs from a node the user makes in the editor.
+    const defined = await page.evaluate((types) => {
+      const red = (
+        window as unknown as {
+          RED: { nodes: { getType(type: string): { defaults?: object } | undefined } };
+        }
+      ).RED;
+      return types.map((type) => Object.keys(red.nodes.getType(type)?.defaults ?? {}));
+    }, OUR_TYPES);
+    const propertiesOf = new Map(OUR_TYPES.map((type, index) => [type, defined[index]]));
+    assert.ok(
+      defined.every((properties) => properties.length > 0),
+      'each type has defaults',
+    );
+    const seen = new Set<string>();
+    const lacking: string[] = [];
+    for (const file of readdirSync(join(REPO_ROOT, 'examples'))) {
+      const flow = JSON.parse(readFileSync(join(REPO_ROOT, 'examples', file), 'utf8')) as Array<
+        Record<string, unknown> & { id: string; type: string }
+      >;
+      for (const node of flow) {
+        const properties = propertiesOf.get(node.type);
+        if (!properties) continue;
+        seen.add(node.type);
+        const missing = properties.filter((property) => !(property in node));
+        if (missing.length)
+          lacking.push(`${file}: ${node.type} ${node.id} lacks ${missing.join(', ')}`);
+      }
+    }
+    assert.deepEqual(lacking, []);
+    assert.deepEqual([...seen].sort(), [...OUR_TYPES].sort(), 'each type is in an example');
   });
 
   it('sets up a server, picks a task from the live list, deploys and starts it', async function () {
