@@ -650,8 +650,8 @@ export = function registerServer(RED: NodeAPI): void {
   });
 
   RED.httpAdmin.post('/plex-butler/sign-in/cancel', mayChange, (req: Request, res: Response) => {
-    const body = requestBody(req) as EditorSettings & { closed?: unknown };
-    signInAnswer(res, signIns.cancel(textOf(body.session), textOf(body.id), body.closed === true));
+    const body = requestBody(req);
+    signInAnswer(res, signIns.cancel(textOf(body.session), textOf(body.id)));
   });
 
   RED.httpAdmin.post('/plex-butler/servers', mayChange, async (req: Request, res: Response) => {

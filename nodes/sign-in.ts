@@ -140,15 +140,11 @@ export class SignIns {
     };
   }
 
-  /** The person gave up, or closed the plex.tv tab before approving. */
-  cancel(sessionId: string, configId: string, closed: boolean): SignInView | undefined {
+  /** The person gave up (Cancel in the dialog). */
+  cancel(sessionId: string, configId: string): SignInView | undefined {
     const session = this.find(sessionId, configId);
     if (session?.state === 'waiting') {
-      this.end(
-        session,
-        'cancelled',
-        message(closed ? 'errors.signInClosed' : 'errors.signInCancelled'),
-      );
+      this.end(session, 'cancelled', message('errors.signInCancelled'));
     }
     return this.status(sessionId, configId);
   }

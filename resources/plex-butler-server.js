@@ -118,14 +118,19 @@
     var discoverButton = $('#node-config-plex-butler-server-discover');
     var session = null;
     var popup = null;
-    var closedSince = 0;
+    var tabOutOfSight = false;
     var timer = null;
     var accountServers = [];
     var lanServers = [];
 
     function show(kind, text) {
       status.empty().removeClass('plex-butler-test-ok plex-butler-test-error');
-      var icon = kind === 'pending' ? 'fa-spinner fa-spin' : kind === 'ok' ? 'fa-user' : 'fa-times';
+      var icon = {
+        pending: 'fa-spinner fa-spin',
+        ok: 'fa-user',
+        notice: 'fa-hourglass-half',
+        error: 'fa-times',
+      }[kind];
       if (kind === 'ok') status.addClass('plex-butler-test-ok');
       if (kind === 'error') status.addClass('plex-butler-test-error');
       $('<i>')
@@ -236,14 +241,12 @@
 
     function poll() {
       timer = setTimeout(function () {
-        var closed = popup !== null && popup.closed;
-        if (closed && closedSince === 0) {
-          closedSince = Date.now();
-        }
-        // Closed before approving (given a moment, in case it was closed right after).
-        if (closed && Date.now() - closedSince > 3000) {
-          end(true);
-          return;
+        // A closed tab and one that a Cross-Origin-Opener-Policy (on plex.tv or on a proxy in
+        // front of Node-RED) hides from this page look the same here: polling goes on until
+        // plex.tv answers or the code expires, and the words say what Cancel is for.
+        if (popup !== null && popup.closed && !tabOutOfSight) {
+          tabOutOfSight = true;
+          show('notice', _('signIn.tabOutOfSight'));
         }
         editor.common
           .postJson('plex-butler/sign-in/status', { id: node.id, session: session })
@@ -272,9 +275,9 @@
       }
     }
 
-    function end(closed) {
+    function end() {
       editor.common
-        .postJson('plex-butler/sign-in/cancel', { id: node.id, session: session, closed: closed })
+        .postJson('plex-butler/sign-in/cancel', { id: node.id, session: session })
         .done(answered)
         .fail(function (xhr, textStatus) {
           stopWaiting();
@@ -286,7 +289,7 @@
       event.preventDefault();
       // Opened in the click itself: a window opened later, after an answer, is a blocked pop-up.
       popup = window.open('', '_blank');
-      closedSince = 0;
+      tabOutOfSight = false;
       button.prop('disabled', true);
       show('pending', _('signIn.starting'));
       editor.common
@@ -326,7 +329,7 @@
     cancelButton.hide().on('click', function (event) {
       event.preventDefault();
       clearTimeout(timer);
-      end(false);
+      end();
     });
 
     serverSelect.on('change', function () {

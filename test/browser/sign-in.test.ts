@@ -331,4 +331,43 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
       [],
     );
   });
+
+  it('a plex.tv tab the dialog can no longer see does not end the sign-in: approving there still signs in', async function () {
+    assert.ok(world && nodeRed && browser);
+    const start = (await deployedFlows(nodeRed.url)).flows.find(
+      (node) => node.type === 'plex-butler-start',
+    );
+    assert.ok(start);
+    await closePage(page);
+    page = await openEditor(browser, nodeRed.url);
+    await openNodeDialog(page, String(start.id));
+    await page.locator('#node-input-btn-server-edit').click();
+    await page.locator('#node-config-plex-butler-server-signin').waitFor();
+    await waitForTray(page);
+
+    const opened = page.waitForEvent('popup');
+    await page.locator('#node-config-plex-butler-server-signin').click();
+    const plexTab = await opened;
+    await plexTab.locator('#approve').waitFor();
+    const authUrl = plexTab.url();
+    // Closed, as a person does, or hidden by a Cross-Origin-Opener-Policy: the same here.
+    await plexTab.close();
+    await page.locator(STATUS, { hasText: 'if you closed its tab, press Cancel' }).waitFor();
+    assert.ok(await page.locator('#node-config-plex-butler-server-signin-cancel').isVisible());
+
+    const again = await page.context().newPage();
+    try {
+      await again.goto(authUrl);
+      await again.locator('#approve').click();
+      await page.locator(STATUS, { hasText: 'signed in as world-owner' }).waitFor();
+    } finally {
+      await again.close();
+    }
+    assert.equal(
+      await page.locator('#node-config-plex-butler-server-signin-cancel').isVisible(),
+      false,
+    );
+    await page.locator('#node-config-dialog-cancel').click();
+    await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
+  });
 });
