@@ -147,7 +147,10 @@
         body = {
           server: serverId,
           url: config.url,
-          verifyTls: config.verifyTls,
+          // The same certificate settings as the server dialog's Test connection sends.
+          tlsMode: config.tlsMode,
+          tls: config.tls,
+          plexDirectHash: config.plexDirectHash,
           ca: config.ca,
           timeout: config.timeout,
           clientId: config.clientId,

@@ -31,6 +31,7 @@ import {
 } from '../../simulator';
 import { STATIC_TASK_NAMES } from '../../lib';
 import { startSimulator } from '../support/simulator';
+import { selfSignedCertificate } from '../support/tls';
 import {
   canvasNode,
   clickOnCanvas,
@@ -512,6 +513,36 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     await url.pressSequentially('http://');
     await page.locator('#node-config-input-url:not(.input-error)').waitFor();
     assert.equal(await url.inputValue(), 'http://192.168.1.10:32400');
+  });
+
+  it('lists the live tasks for a new https server whose certificate is not checked, before any deploy', async function () {
+    const secure = await startSimulator({ token: TOKEN, tls: selfSignedCertificate() });
+    try {
+      page = await openEditor(started().browser, started().nodeRed.url);
+      const start = await dragFromPalette(page, 'plex-butler-start', 400, 400);
+      await openNodeDialog(page, start);
+      await page.locator('#node-input-btn-server-add').click();
+      await page.locator('#node-config-input-url').waitFor();
+      await waitForTray(page);
+      // The certificate is for localhost, the URL has the IP: only "Do not verify" reaches it.
+      await page.locator('#node-config-input-url').fill(secure.url);
+      await page.locator('#node-config-input-token').fill(TOKEN);
+      await page.locator('#node-config-input-tlsMode').selectOption('off');
+      await page.locator('#node-config-dialog-ok').click();
+      await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
+      await page
+        .locator('#node-input-task-note', {
+          hasText: `${DEFAULT_TASKS.length} tasks from the server`,
+        })
+        .waitFor();
+      assert.ok(
+        secure.exchanges.some((exchange) => exchange.path === '/butler'),
+        'the list came from the https server',
+      );
+      await page.locator('#node-dialog-cancel').click();
+    } finally {
+      await secure.stop();
+    }
   });
 
   it("offers the spec's task names in the stop dialog while no server is chosen", async function () {
