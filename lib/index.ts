@@ -47,7 +47,14 @@ export type {
   PlexServerResource,
   PlexTvOptions,
 } from './plextv';
-export { listsAddress, locateServer, plexDirectHashOfServer, rankConnections } from './locate';
+export {
+  listedConnection,
+  listsAddress,
+  locateServer,
+  plexDirectHashOfServer,
+  rankConnections,
+  usableConnections,
+} from './locate';
 export type { LocateOptions, LocatedServer } from './locate';
 export { GDM_ADDRESS, discoverServers, parseGdmReply } from './gdm';
 export type { DiscoverOptions, DiscoveredServer } from './gdm';

@@ -32,12 +32,20 @@ export interface LocatedServer {
 export function rankConnections(server: PlexServerResource): PlexConnection[] {
   const rank = (connection: PlexConnection): number =>
     (connection.relay ? 4 : connection.local ? 0 : 2) + (connection.protocol === 'https' ? 0 : 1);
-  return server.connections
-    .filter((connection) => server.owned || !connection.local)
-    .filter((connection) => !server.httpsRequired || connection.protocol === 'https')
+  return usableConnections(server)
     .map((connection, index) => ({ connection, index }))
     .sort((a, b) => rank(a.connection) - rank(b.connection) || a.index - b.index)
     .map(({ connection }) => connection);
+}
+
+/**
+ * The addresses this account may use: not the LAN addresses of a server shared with it, and
+ * https only when the server requires secure connections.
+ */
+export function usableConnections(server: PlexServerResource): PlexConnection[] {
+  return server.connections
+    .filter((connection) => server.owned || !connection.local)
+    .filter((connection) => !server.httpsRequired || connection.protocol === 'https');
 }
 
 /**
@@ -57,12 +65,20 @@ export function plexDirectHashOfServer(server: PlexServerResource): string | und
  * and port or by the host of the connection's uri (a plex.direct name).
  */
 export function listsAddress(server: PlexServerResource, url: string): boolean {
+  return listedConnection(server.connections, url) !== undefined;
+}
+
+/** The first of `connections` at the host and port of `url` (see listsAddress). */
+export function listedConnection(
+  connections: readonly PlexConnection[],
+  url: string,
+): PlexConnection | undefined {
   const hostAndPort = (address: URL): string => {
     const { hostname, port } = socketAddressOf(address);
     return `${hostname}:${port}`;
   };
   const wanted = hostAndPort(new URL(url));
-  return server.connections.some((connection) => {
+  return connections.find((connection) => {
     const listed = [`${connection.address.toLowerCase()}:${connection.port}`];
     try {
       listed.push(hostAndPort(new URL(connection.uri)));

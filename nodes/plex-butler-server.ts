@@ -14,6 +14,7 @@ import {
   type ButlerClientOptions,
   PlexTvClient,
   discoverServers,
+  listedConnection,
   listsAddress,
   locateServer,
   plexDirectHashOf,
@@ -22,6 +23,7 @@ import {
   type PlexServerResource,
   type PlexTvOptions,
   type TlsOptions,
+  usableConnections,
 } from '../lib';
 import { derivedClientId } from './client-id';
 import { SignIns, isDraftId, type ChosenServer, type PlexButlerSettings } from './sign-in';
@@ -109,6 +111,21 @@ interface ClientSettings {
   ca: string;
   timeout: unknown;
   retries: unknown;
+}
+
+/** https to a host that is not a plex.direct name, where the server's certificate is a mismatch. */
+function isBareHttps(url: string): boolean {
+  return url.startsWith('https:') && plexDirectHashOf(url) === undefined;
+}
+
+/** The dialog's URL field, normalised, when it holds an https address of the user's own. */
+function typedHttpsUrl(text: string): string | undefined {
+  try {
+    const url = normaliseBaseUrl(text);
+    return isBareHttps(url) ? url : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The config node id an editor request names: `id` (test connection) or `server` (task list). */
@@ -681,15 +698,33 @@ export = function registerServer(RED: NodeAPI): void {
 
   /**
    * Where a server of the account answers: the address the dialog found on the LAN (when the
-   * server there says it is that server), else the best of the addresses plex.tv lists.
+   * server there says it is that server), else an https address typed in the dialog (when
+   * plex.tv lists it and the server answers there with its own certificate), else the best of
+   * the addresses plex.tv lists.
    */
   async function whereIs(
     server: PlexServerResource,
-    lanUrl: string,
+    urls: { lan: string; typed: string },
     clientIdentifier: string,
     tls: TlsOptions,
   ): Promise<{ url: string; local: boolean; relay: boolean }> {
-    if (lanUrl === '') {
+    const hash = plexDirectHashOfServer(server);
+    // A bare address over https shows the server's plex.direct certificate: checked as its own.
+    const tlsAt = (url: string): TlsOptions =>
+      isBareHttps(url) && hash
+        ? { ...tls, verify: true, plexDirect: true, plexDirectHash: hash }
+        : tls;
+    const answersAs = (url: string): Promise<boolean> =>
+      probeIdentity({ url, clientIdentifier, tls: tlsAt(url), timeoutMs: 5000 }).then(
+        ({ identity }) => identity.machineIdentifier === server.machineIdentifier,
+        () => false,
+      );
+    if (urls.lan === '') {
+      const typed = typedHttpsUrl(urls.typed);
+      const listed = typed && hash ? listedConnection(usableConnections(server), typed) : undefined;
+      if (typed && listed && (await answersAs(typed))) {
+        return { url: typed, local: listed.local, relay: listed.relay };
+      }
       const found = await locateServer(server, { clientIdentifier, tls });
       return {
         url: normaliseBaseUrl(found.url),
@@ -697,7 +732,7 @@ export = function registerServer(RED: NodeAPI): void {
         relay: found.connection.relay,
       };
     }
-    const url = normaliseBaseUrl(lanUrl);
+    let url = normaliseBaseUrl(urls.lan);
     // A server's identifier is no secret on the LAN (GDM announces it): the address must also
     // be one plex.tv lists for the server, or any host claiming the identifier would get the token.
     if (!listsAddress(server, url)) {
@@ -706,7 +741,14 @@ export = function registerServer(RED: NodeAPI): void {
         message('errors.lanNotListed', { url, name: server.name }),
       );
     }
-    const { identity } = await probeIdentity({ url, clientIdentifier, tls, timeoutMs: 5000 });
+    // GDM gives http; a server that requires secure connections answers https on the same port.
+    if (server.httpsRequired && url.startsWith('http:')) url = `https:${url.slice(5)}`;
+    const { identity } = await probeIdentity({
+      url,
+      clientIdentifier,
+      tls: tlsAt(url),
+      timeoutMs: 5000,
+    });
     if (identity.machineIdentifier !== server.machineIdentifier) {
       throw new ButlerError(
         'not-found',
@@ -720,7 +762,10 @@ export = function registerServer(RED: NodeAPI): void {
     '/plex-butler/servers/choose',
     mayChange,
     async (req: Request, res: Response) => {
-      const body = requestBody(req) as EditorSettings & { machineIdentifier?: unknown };
+      const body = requestBody(req) as EditorSettings & {
+        machineIdentifier?: unknown;
+        typedUrl?: unknown;
+      };
       const dialog = dialogOrRefuse(body, res);
       if (dialog === undefined) return;
       const [id, draft] = dialog;
@@ -747,7 +792,7 @@ export = function registerServer(RED: NodeAPI): void {
         const plexDirectHash = plexDirectHashOfServer(server) ?? '';
         const found = await whereIs(
           server,
-          textOf(body.url),
+          { lan: textOf(body.url), typed: textOf(body.typedUrl) },
           clientIdentifier,
           tlsOptionsFor({
             url: '',
@@ -774,12 +819,7 @@ export = function registerServer(RED: NodeAPI): void {
           plexDirectHash,
           // A bare LAN address over https shows the plex.direct certificate: accept it as this
           // server's own. Any other address is checked as usual.
-          tlsMode:
-            found.url.startsWith('https:') &&
-            plexDirectHashOf(found.url) === undefined &&
-            plexDirectHash
-              ? 'plex-direct'
-              : 'verify',
+          tlsMode: isBareHttps(found.url) && plexDirectHash ? 'plex-direct' : 'verify',
           owned: server.owned,
           local: found.local,
           relay: found.relay,

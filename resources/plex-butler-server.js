@@ -209,6 +209,8 @@
           draft: draft,
           machineIdentifier: machineIdentifier,
           url: lanUrl || '',
+          // An https LAN address typed here stays when plex.tv lists it for this server.
+          typedUrl: $('#node-config-input-url').val(),
           ca: $('#node-config-input-ca').val(),
           tls: tlsConfigId(),
         })

@@ -332,7 +332,7 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     );
   });
 
-  it('a plex.tv tab the dialog can no longer see does not end the sign-in: approving there still signs in', async function () {
+  it('a plex.tv tab the dialog can no longer see does not end the sign-in; a typed https LAN address stays with the plex.direct mode', async function () {
     assert.ok(world && nodeRed && browser);
     const start = (await deployedFlows(nodeRed.url)).flows.find(
       (node) => node.type === 'plex-butler-start',
@@ -367,6 +367,21 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
       await page.locator('#node-config-plex-butler-server-signin-cancel').isVisible(),
       false,
     );
+
+    // The LAN address over https, typed, stays when the server is picked: plex.direct mode.
+    await page.locator('#node-config-input-url').fill(world.homeSecure.url);
+    await page.locator('#node-config-input-ca').fill(world.certificate.ca);
+    await page
+      .locator('#node-config-plex-butler-server-servers option', { hasText: 'Living room' })
+      .waitFor({ state: 'attached' });
+    await page
+      .locator('#node-config-plex-butler-server-servers')
+      .selectOption({ label: 'Living room (yours, online)' });
+    await page.locator(STATUS, { hasText: 'Living room chosen' }).waitFor();
+    assert.equal(await page.locator('#node-config-input-url').inputValue(), world.homeSecure.url);
+    assert.equal(await page.locator('#node-config-input-tlsMode').inputValue(), 'plex-direct');
+    await page.locator('#node-config-plex-butler-server-test').click();
+    await page.locator(`${RESULT}.plex-butler-test-ok`).waitFor();
     await page.locator('#node-config-dialog-cancel').click();
     await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
   });

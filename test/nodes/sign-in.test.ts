@@ -15,6 +15,7 @@ import {
   startPlexWorld,
   type PlexWorld,
 } from '../support/plex-world';
+import { closedPort } from '../support/ports';
 import { startSimulator } from '../support/simulator';
 import {
   TEST_USER_DIR,
@@ -359,6 +360,70 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
       url: world.home.url,
     });
     assert.equal(wrong.error?.code, 'not-found');
+  });
+
+  it("an https LAN address typed in the dialog stays when plex.tv lists it: checked as the server's own plex.direct certificate", async () => {
+    const draft = await signIn();
+    const choose = (typedUrl: string): Promise<Answer> =>
+      post('/plex-butler/servers/choose', {
+        id: CONFIG_ID,
+        draft,
+        machineIdentifier: HOME_ID,
+        typedUrl,
+        ca: world.certificate.ca,
+      });
+    const kept = await choose(world.homeSecure.url);
+    assert.equal(kept.url, world.homeSecure.url);
+    assert.equal(kept.tlsMode, 'plex-direct');
+    assert.equal(kept.plexDirectHash, HOME_HASH);
+    const tested = await post('/plex-butler/test-connection', {
+      id: CONFIG_ID,
+      draft,
+      url: kept.url,
+      token: '__PWRD__',
+      tlsMode: kept.tlsMode,
+      plexDirectHash: kept.plexDirectHash,
+      ca: world.certificate.ca,
+    });
+    assert.equal(tested.ok, true, JSON.stringify(tested));
+    // Not listed for the server (a closed port here): the best listed address instead.
+    const unlisted = await choose(`https://127.0.0.1:${await closedPort()}`);
+    assert.equal(unlisted.url, world.plexDirectUrl);
+    assert.equal(unlisted.tlsMode, 'verify');
+    // An http address needs no plex.direct mode: the best listed address instead.
+    assert.equal((await choose(world.home.url)).url, world.plexDirectUrl);
+  });
+
+  it('a LAN server that requires secure connections is reached over https, never http', async () => {
+    const listed = world.plexTv.serverList;
+    const securePort = Number(new URL(world.homeSecure.url).port);
+    world.plexTv.setServers(
+      listed.map((server) =>
+        server.machineIdentifier === HOME_ID
+          ? { ...server, httpsRequired: true, gdmPort: securePort }
+          : server,
+      ),
+    );
+    try {
+      const draft = await signIn();
+      const found = await post('/plex-butler/discover', {});
+      const living = found.servers?.find((server) => server.machineIdentifier === HOME_ID);
+      assert.ok(living);
+      assert.match(String(living.url), /^http:/, 'GDM gives an http address');
+      world.homeSecure.resetStats();
+      const chosen = await post('/plex-butler/servers/choose', {
+        id: CONFIG_ID,
+        draft,
+        machineIdentifier: HOME_ID,
+        url: living.url,
+        ca: world.certificate.ca,
+      });
+      assert.equal(chosen.url, world.homeSecure.url);
+      assert.equal(chosen.tlsMode, 'plex-direct');
+      assert.ok(world.homeSecure.stats.requests > 0, 'asked over https');
+    } finally {
+      world.plexTv.setServers([...listed]);
+    }
   });
 
   it('a LAN host claiming the identifier of a server is not taken unless plex.tv lists its address', async () => {
