@@ -460,7 +460,7 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
       'refused on plex.tv',
       (code: string) => world.plexTv.deny(code),
       'refused',
-      /plex\.tv refused the sign-in/,
+      /plex\.tv no longer knows the sign-in code \(refused there, or expired\)/,
     ],
     ['cancelled in the dialog', undefined, 'cancelled', /^sign-in cancelled$/],
   ] as const) {
