@@ -102,6 +102,9 @@ function wireValue(setting: PlexSetting, value: unknown): string | undefined {
     if (Number.isFinite(number)) text = String(number);
   } else if (typeof value === 'string' && !hasControlCharacter(value) && value.length <= 4096) {
     text = value;
+  } else if (typeof value === 'number' && Number.isFinite(value)) {
+    // A text setting whose choices are numbers ("16", "8"): 8 means "8".
+    text = String(value);
   }
   if (text === undefined) return undefined;
   if (HOURS.has(setting.id) && !/^(1?\d|2[0-3])$/.test(text)) return undefined;

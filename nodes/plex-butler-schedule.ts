@@ -73,7 +73,7 @@ export = function registerSchedule(RED: NodeAPI): void {
         RED.util.setMessageProperty(msg, property, butlerSchedule(settings), true);
         (msg as NodeMessageInFlow & { updated?: string[] }).updated = updated;
         send(msg);
-        const key = change !== undefined ? 'updated' : 'read';
+        const key = change === undefined ? 'read' : updated.length > 0 ? 'updated' : 'unchanged';
         return {
           fill: 'green',
           shape: 'dot',

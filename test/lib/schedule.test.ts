@@ -306,6 +306,10 @@ describe('the Butler schedule', function () {
           ButlerTaskUpdateServer: 'always',
         },
       );
+      // A text setting whose choices are numbers takes the number too.
+      assert.deepEqual(planScheduleChange(settings, { settings: { ButlerUpdateChannel: 8 } }), {
+        ButlerUpdateChannel: '8',
+      });
     });
 
     it('a read-back: updated when held, ignored when unchanged, and a third value is not a fault', () => {

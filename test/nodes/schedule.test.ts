@@ -123,6 +123,14 @@ describe('plex-butler-schedule', function () {
     assert.deepEqual(written.updated, ['ButlerEndHour'], 'the start hour was 2 already');
   });
 
+  it('a change to the values the server holds already: sent, read back, and the status says unchanged', async () => {
+    await load();
+    const written = await run({ window: { startHour: 2, endHour: 5 } });
+    assert.deepEqual(written.updated, []);
+    assert.equal(puts(), 1);
+    assert.match(lastStatus('node')?.text ?? '', /^unchanged \d\d:\d\d$/);
+  });
+
   it('a PUT answered with success that the server does not hold: bad-response, no message', async () => {
     await load();
     // A proxy (or a server) answering 200 without applying the change.
