@@ -13,6 +13,7 @@ import {
   parseActivities,
   parseActivityNotification,
   parseIdentity,
+  parseSettings,
   parseTaskList,
 } from '../../lib/parse';
 import { prng } from '../support/prng';
@@ -48,6 +49,16 @@ const KEYS = [
   'version',
   'claimed',
   'size',
+  'Setting',
+  'id',
+  'label',
+  'summary',
+  'default',
+  'value',
+  'hidden',
+  'advanced',
+  'group',
+  'enumValues',
   'toString',
   'valueOf',
   '__proto__',
@@ -72,7 +83,15 @@ const ENTITIES = [
   '&lt;&gt;&quot;&apos;&amp;',
   '&&&&;;;;',
 ];
-const ELEMENTS = ['ButlerTasks', 'ButlerTask', 'MediaContainer', 'Activity', 'ButlerTaskX', ''];
+const ELEMENTS = [
+  'ButlerTasks',
+  'ButlerTask',
+  'MediaContainer',
+  'Activity',
+  'Setting',
+  'ButlerTaskX',
+  '',
+];
 
 type Random = () => number;
 
@@ -131,6 +150,7 @@ function plexShapedJson(random: Random): string {
   const shapes = [
     { ButlerTasks: { ButlerTask: random() < 0.5 ? list : entry() } },
     { MediaContainer: { size: list.length, ButlerTask: list, Activity: list, ...entry() } },
+    { MediaContainer: { size: list.length, Setting: list } },
     {
       NotificationContainer: {
         type: 'activity',
@@ -229,6 +249,7 @@ describe('reliability: parser fuzz', function () {
       ['parseTaskList', parseTaskList],
       ['parseActivities', parseActivities],
       ['parseIdentity', parseIdentity],
+      ['parseSettings', parseSettings],
       ['parseActivityNotification', (body) => parseActivityNotification(body)],
     ];
     for (let index = 0; index < 10_000; index++) {
