@@ -200,7 +200,7 @@ export class ButlerClient {
       doing,
       [200, 202, 404],
     );
-    if (response.status === 404) throw await this.taskVanished(task, options);
+    if (response.status === 404) throw await this.taskVanished(task, doing, options);
     expectPlexAnswer(response, doing);
     return result(
       'start',
@@ -256,15 +256,19 @@ export class ButlerClient {
     this.cachedAt = Date.now();
   }
 
-  /** A 404 on start for a task we had listed: the server's list changed under us. */
-  private async taskVanished(task: string, options: CallOptions): Promise<ButlerError> {
+  /**
+   * A 404 on start for a task we had listed: the server's list changed under us, or (when it
+   * still lists the task) something in between answers 404 to the start alone.
+   */
+  private async taskVanished(
+    task: string,
+    doing: MessageRef,
+    options: CallOptions,
+  ): Promise<ButlerError> {
     this.cachedAt = 0;
     try {
-      const tasks = await this.listTasks(options);
-      return unknownTaskError(
-        task,
-        tasks.map((listed) => listed.name),
-      );
+      const names = (await this.listTasks(options)).map((listed) => listed.name);
+      return names.includes(task) ? statusFailure(404, doing) : unknownTaskError(task, names);
     } catch (error) {
       return error instanceof ButlerError ? error : unknownTaskError(task, this.knownTaskNames());
     }

@@ -221,6 +221,22 @@ describe('ButlerClient against the simulator', () => {
       assert.deepEqual(sim.runningTasks(), []);
     });
 
+    it('a 404 to a start only, for a task the server still lists: not-found for the path, not an unknown task', async () => {
+      // A proxy in between that answers POSTs 404; GET /butler still lists the task.
+      sim.injectFault({
+        kind: 'status',
+        status: 404,
+        times: 1,
+        match: { method: 'POST', path: '/butler/BackupDatabase' },
+      });
+      const error = await rejectsWithCode(client.startTask('BackupDatabase'), 'not-found');
+      assert.match(
+        error.message,
+        /^could not start BackupDatabase: the server has no such endpoint/,
+      );
+      assert.deepEqual(sim.runningTasks(), []);
+    });
+
     it('lists a started task among the activities, normalised', async () => {
       await client.startTask('DeepMediaAnalysis');
       const activities = await client.listActivities();
