@@ -26,7 +26,13 @@ import {
   usableConnections,
 } from '../lib';
 import { derivedClientId } from './client-id';
-import { SignIns, isDraftId, type ChosenServer, type PlexButlerSettings } from './sign-in';
+import {
+  SignIns,
+  isDraftId,
+  tokenBoundElsewhere,
+  type ChosenServer,
+  type PlexButlerSettings,
+} from './sign-in';
 import {
   MOVED_SERVER_CODES,
   SERVER_TYPE,
@@ -65,6 +71,8 @@ interface ServerCredentials {
   token?: string;
   /** The plex.tv token of a sign-in: lists the account's servers, finds a moved one again. */
   accountToken?: string;
+  /** The address a token chosen from the account belongs to (tokenBinding). */
+  tokenFor?: string;
 }
 
 /** What the editor sends to the admin endpoints: the dialog's current, maybe unsaved, values. */
@@ -225,6 +233,10 @@ export = function registerServer(RED: NodeAPI): void {
     try {
       this.baseUrl = normaliseBaseUrl(config.url);
       configuredUrl = this.baseUrl;
+      const boundUrl = tokenBoundElsewhere(credentials, this.baseUrl);
+      if (boundUrl !== undefined) {
+        throw new ButlerError('invalid-config', message('errors.tokenForOther', { url: boundUrl }));
+      }
       clientOptions = clientOptionsFor({
         url: config.url,
         token: credentials.token ?? '',
@@ -286,6 +298,8 @@ export = function registerServer(RED: NodeAPI): void {
     };
     this.acceptsSavedToken = (url: string, token: string): boolean =>
       deployedToken !== undefined &&
+      // Bound to the deployed address, which a relocation may have moved on from.
+      tokenBoundElsewhere(credentials, configuredUrl ?? '') === undefined &&
       resolveEnv(token) === resolveEnv(deployedToken) &&
       (url === configuredUrl || url === this.baseUrl);
     const retired = new Set<ButlerClient>();
@@ -358,7 +372,11 @@ export = function registerServer(RED: NodeAPI): void {
     SERVER_TYPE,
     PlexButlerServerNode as unknown as (this: Node, def: NodeDef) => void,
     {
-      credentials: { token: { type: 'password' }, accountToken: { type: 'password' } },
+      credentials: {
+        token: { type: 'password' },
+        accountToken: { type: 'password' },
+        tokenFor: { type: 'password' },
+      },
       // The start and stop dialogs offer these names while no server is chosen.
       settings: {
         plexButlerServerTaskNames: { value: [...STATIC_TASK_NAMES], exportable: true },

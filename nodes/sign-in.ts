@@ -5,7 +5,7 @@
  * the config node's credentials only when the dialog is closed with Done, and forgotten when it
  * is cancelled. The tokens never leave the runtime: the editor learns names and states.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { NodeAPI } from 'node-red';
 import { ButlerError, PlexTvClient, message, type MessageRef, type PlexTvOptions } from '../lib';
 import { asButlerError } from './common';
@@ -58,6 +58,29 @@ const DRAFT_ID = /^[0-9A-Za-z-]{8,64}$/;
 export interface StoredCredentials {
   token?: string;
   accountToken?: string;
+  /** Which address a token chosen from the account was kept for: see tokenBinding. */
+  tokenFor?: string;
+}
+
+function digestOf(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 16);
+}
+
+/**
+ * A token chosen from the account belongs to one address. Kept beside it in the credentials
+ * (with a digest of the token, so that a token typed later is not bound by it), this holds
+ * even when Done was followed by discarding the editor's changes: the credentials are saved
+ * with the next deploy of anything, the URL may then still be the old one.
+ */
+export function tokenBinding(url: string, token: string): string {
+  return `${digestOf(token)} ${url}`;
+}
+
+/** The address the saved token was chosen for, when that is not `url`. */
+export function tokenBoundElsewhere(saved: StoredCredentials, url: string): string | undefined {
+  const [digest, boundUrl] = (saved.tokenFor ?? '').split(' ');
+  if (!digest || !boundUrl || !saved.token || digest !== digestOf(saved.token)) return undefined;
+  return boundUrl === url ? undefined : boundUrl;
 }
 
 /** A server chosen from the account in a dialog: its address and the token that goes there. */
@@ -192,7 +215,7 @@ export class SignIns {
     void this.RED.nodes.addCredentials(configId, {
       ...current,
       ...(draft.accountToken !== undefined ? { accountToken: draft.accountToken } : {}),
-      ...(server ? { token: server.token } : {}),
+      ...(server ? { token: server.token, tokenFor: tokenBinding(server.url, server.token) } : {}),
     });
     return server;
   }

@@ -175,7 +175,11 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
       withServerToken: true,
     });
     assert.equal(kept.kept, true);
-    assert.deepEqual(savedCredentials(), { token: ACCOUNT_TOKEN, accountToken: ACCOUNT_TOKEN });
+    const { tokenFor, ...tokens } = savedCredentials() ?? {};
+    assert.deepEqual(tokens, { token: ACCOUNT_TOKEN, accountToken: ACCOUNT_TOKEN });
+    // Bound to its address (with a digest of the token, never the token itself).
+    assert.match(tokenFor ?? '', new RegExp(`^[0-9a-f]{16} ${chosen.url}$`));
+    assert.doesNotMatch(tokenFor ?? '', new RegExp(ACCOUNT_TOKEN));
     const reopened = await post('/plex-butler/test-connection', {
       id: CONFIG_ID,
       draft: randomUUID(),
@@ -763,6 +767,48 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
         ),
         [],
       );
+    });
+
+    it('a token chosen for one address is not sent to another after a restart (Done, then the editor changes discarded)', async () => {
+      await loadFlow([{ id: 'tab', type: 'tab' }]);
+      const draft = await signIn();
+      const chosen = await post('/plex-butler/servers/choose', {
+        id: CONFIG_ID,
+        draft,
+        machineIdentifier: HOME_ID,
+      });
+      await post('/plex-butler/servers/keep', {
+        id: CONFIG_ID,
+        draft,
+        url: chosen.url,
+        withServerToken: true,
+      });
+      const saved = savedCredentials() ?? {};
+      await helper.unload();
+      // Saved with another deploy while the config still held the friend's address.
+      world.friend.resetStats();
+      await loadFlow(flow({ url: world.friend.url }), { [CONFIG_ID]: saved });
+      const failed = nextMessage<{ error: { code: string; message: string } }>('caught');
+      helper.getNode('node').receive({});
+      const { error } = await failed;
+      assert.equal(error.code, 'invalid-config');
+      assert.match(error.message, new RegExp(`the saved token was chosen for ${chosen.url}`));
+      const tested = await post('/plex-butler/test-connection', {
+        id: CONFIG_ID,
+        url: world.friend.url,
+        token: '__PWRD__',
+      });
+      assert.equal(tested.code, 'invalid-config');
+      assert.equal(world.friend.stats.requests, 0, 'nothing went to the other address');
+      await helper.unload();
+      // At its own address it works; a token typed later is not bound by the old choice.
+      await loadFlow(flow({ url: chosen.url }), { [CONFIG_ID]: saved });
+      assert.equal((await listTasks()).length, 22);
+      await helper.unload();
+      await loadFlow(flow({ url: world.friend.url }), {
+        [CONFIG_ID]: { ...saved, token: SHARED_TOKEN },
+      });
+      assert.equal((await listTasks()).length, 22);
     });
 
     it('a saved token goes only where it belongs: not a typed one to a chosen server, not a chosen one to the deployed address', async () => {
