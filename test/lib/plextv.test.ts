@@ -16,6 +16,7 @@ import {
   plexDirectHashOfServer,
   rankConnections,
   resolveSettings,
+  type PlexConnection,
   type PlexServerResource,
 } from '../../lib';
 import { rejectsWithCode } from '../support/errors';
@@ -130,6 +131,58 @@ describe('plex.tv: sign-in, servers, discovery, plex.direct', function () {
         rankConnections(servers[1]).map((connection) => connection.uri),
         [world.friend.url],
       );
+    });
+
+    it('ranks local, then remote, then relay, https before http in each; secure-only servers lose http', () => {
+      const at = (uri: string, local: boolean, relay: boolean): PlexConnection => {
+        const url = new URL(uri);
+        return {
+          protocol: url.protocol.slice(0, -1),
+          address: url.hostname,
+          port: Number(url.port),
+          uri,
+          local,
+          relay,
+          ipv6: false,
+        };
+      };
+      const server: PlexServerResource = {
+        name: 'Ranked',
+        machineIdentifier: 'r'.repeat(40),
+        owned: true,
+        online: true,
+        httpsRequired: false,
+        // Listed worst first, so that the order is the ranking's own.
+        connections: [
+          at('http://relay.example:8080', false, true),
+          at('https://relay.example:8443', false, true),
+          at('http://203.0.113.5:32400', false, false),
+          at('https://203.0.113.5:32400', false, false),
+          at('http://192.168.1.10:32400', true, false),
+          at('https://192.168.1.10:32400', true, false),
+        ],
+      };
+      const ranked = (resource: PlexServerResource): string[] =>
+        rankConnections(resource).map((connection) => connection.uri);
+      assert.deepEqual(ranked(server), [
+        'https://192.168.1.10:32400',
+        'http://192.168.1.10:32400',
+        'https://203.0.113.5:32400',
+        'http://203.0.113.5:32400',
+        'https://relay.example:8443',
+        'http://relay.example:8080',
+      ]);
+      assert.deepEqual(ranked({ ...server, httpsRequired: true }), [
+        'https://192.168.1.10:32400',
+        'https://203.0.113.5:32400',
+        'https://relay.example:8443',
+      ]);
+      assert.deepEqual(ranked({ ...server, owned: false }), [
+        'https://203.0.113.5:32400',
+        'http://203.0.113.5:32400',
+        'https://relay.example:8443',
+        'http://relay.example:8080',
+      ]);
     });
 
     it('takes the https plex.direct address when its certificate is trusted, without DNS', async () => {
