@@ -18,6 +18,14 @@
       return { value: editor.common.CONFIG_VERSION };
     },
 
+    /** A server config's certificate mode; release 0.1.0 saved a "verify" box instead. */
+    tlsModeOf: function (config) {
+      if (config.tlsMode) {
+        return config.tlsMode;
+      }
+      return config.verifyTls === false || config.verifyTls === 'false' ? 'off' : 'verify';
+    },
+
     /** oneditsave: the dialog saved the node in this release's shape. */
     markCurrent: function () {
       this.version = editor.common.CONFIG_VERSION;

@@ -198,6 +198,8 @@
       // The runtime holds the chosen server's token: the field says "saved", so that Done
       // keeps it and Deploy sends nothing. Typing a token instead replaces it.
       $('#node-config-input-token').val('__PWRD__');
+      // The address it was chosen for: kept by the runtime with Done, left as it is by Deploy.
+      $('#node-config-input-tokenFor').val('__PWRD__');
     }
 
     /** A server of the account, at the best address plex.tv lists or at one found on the LAN. */
@@ -357,6 +359,12 @@
       }
     });
 
+    // A token typed by hand is the user's own, for whatever address: no longer bound to the
+    // address a chosen token was kept for (Deploy sends the empty value, which removes it).
+    $('#node-config-input-token').on('input', function () {
+      $('#node-config-input-tokenFor').val('');
+    });
+
     // An address typed by hand is no longer the chosen server's.
     $('#node-config-input-url').on('input', function () {
       $('#node-config-input-machineId').val('');
@@ -441,8 +449,8 @@
     prepareSignIn(node, _, draft);
 
     // --- a config of release 0.1.0 had a "verify" box: the same choice as a mode -----------
-    if (!node.tlsMode && (node.verifyTls === false || node.verifyTls === 'false')) {
-      $('#node-config-input-tlsMode').val('off');
+    if (!node.tlsMode) {
+      $('#node-config-input-tlsMode').val(editor.common.tlsModeOf(node));
     }
 
     // --- TLS rows only make sense for https (or a URL from an environment variable) ----

@@ -148,7 +148,7 @@
           server: serverId,
           url: config.url,
           // The same certificate settings as the server dialog's Test connection sends.
-          tlsMode: config.tlsMode,
+          tlsMode: editor.common.tlsModeOf(config),
           tls: config.tls,
           plexDirectHash: config.plexDirectHash,
           ca: config.ca,

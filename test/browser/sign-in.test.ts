@@ -10,7 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { REPO_ROOT, startNodeRed, type NodeRedProcess } from '../../scripts/node-red-process';
-import { ACCOUNT_TOKEN, HOME_ID, startPlexWorld, type PlexWorld } from '../support/plex-world';
+import { tokenBinding } from '../../nodes/sign-in';
+import {
+  ACCOUNT_TOKEN,
+  HOME_HASH,
+  HOME_ID,
+  startPlexWorld,
+  type PlexWorld,
+} from '../support/plex-world';
 import { waitUntil } from '../support/wait';
 import {
   canvasNode,
@@ -384,5 +391,53 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     await page.locator(`${RESULT}.plex-butler-test-ok`).waitFor();
     await page.locator('#node-config-dialog-cancel').click();
     await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
+  });
+
+  it('a token kept for another address is refused there until the user types it, which makes it theirs', async function () {
+    assert.ok(world && nodeRed && browser);
+    const current = await deployedFlows(nodeRed.url);
+    const server = current.flows.find((node) => node.type === 'plex-butler-server');
+    const start = current.flows.find((node) => node.type === 'plex-butler-start');
+    const inject = current.flows.find((node) => node.type === 'inject');
+    assert.ok(server && start && inject);
+    // The server's https address, with the token chosen for its http one (Done, then the
+    // editor's changes discarded, then saved by a later deploy).
+    Object.assign(server, {
+      url: world.homeSecure.url,
+      tlsMode: 'plex-direct',
+      plexDirectHash: HOME_HASH,
+      ca: world.certificate.ca,
+      machineId: HOME_ID,
+      credentials: { token: ACCOUNT_TOKEN, tokenFor: tokenBinding(world.home.url, ACCOUNT_TOKEN) },
+    });
+    await deployFully(nodeRed.url, current);
+    await closePage(page);
+    page = await openEditor(browser, nodeRed.url);
+    const button = canvasNode(page, String(inject.id)).locator(
+      '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
+    );
+    const secure = world.homeSecure;
+    await clickOnCanvas(button);
+    await canvasNode(page, String(start.id))
+      .locator('.red-ui-flow-node-status-label', { hasText: 'invalid config' })
+      .waitFor();
+    assert.equal(secure.runningTasks().length, 0, 'nothing started at the other address');
+
+    // Typed in the dialog (the same token): the user's own, for the address in the dialog.
+    await openNodeDialog(page, String(start.id));
+    await page.locator('#node-input-btn-server-edit').click();
+    await page.locator('#node-config-input-url').waitFor();
+    await waitForTray(page);
+    await page.locator('#node-config-input-token').fill(ACCOUNT_TOKEN);
+    await page.locator('#node-config-dialog-ok').click();
+    await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
+    await page.locator('#node-dialog-ok').click();
+    await page.locator('#node-input-task-select').waitFor({ state: 'detached' });
+    await deploy(page);
+    await clickOnCanvas(button);
+    await canvasNode(page, String(start.id))
+      .locator('.red-ui-flow-node-status-label', { hasText: 'started' })
+      .waitFor();
+    assert.deepEqual(secure.runningTasks(), [String(start.task)]);
   });
 });
