@@ -306,10 +306,14 @@ describe('the Butler schedule', function () {
           ButlerTaskUpdateServer: 'always',
         },
       );
-      // A text setting whose choices are numbers takes the number too.
+      // A text setting whose choices are numbers takes the number too; a free text does not.
       assert.deepEqual(planScheduleChange(settings, { settings: { ButlerUpdateChannel: 8 } }), {
         ButlerUpdateChannel: '8',
       });
+      assert.throws(
+        () => planScheduleChange(settings, { backupPath: 7 }),
+        (error: { code?: string }) => error.code === 'invalid-setting',
+      );
     });
 
     it('a read-back: updated when held, ignored when unchanged, and a third value is not a fault', () => {
