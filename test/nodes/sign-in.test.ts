@@ -396,6 +396,43 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
     assert.equal(unlisted.tlsMode, 'verify');
     // An http address needs no plex.direct mode: the best listed address instead.
     assert.equal((await choose(world.home.url)).url, world.plexDirectUrl);
+
+    // Listed, but nobody answers there, or another server does (with a certificate of the
+    // same names): the best listed address where the server itself answers.
+    const dead = await closedPort();
+    const other = await startSimulator({
+      token: ACCOUNT_TOKEN,
+      machineIdentifier: FRIEND_ID,
+      tls: { key: world.certificate.key, cert: world.certificate.cert },
+    });
+    const listed = world.plexTv.serverList;
+    try {
+      world.plexTv.setServers(
+        listed.map((server) =>
+          server.machineIdentifier === HOME_ID
+            ? {
+                ...server,
+                connections: [
+                  ...server.connections,
+                  ...[dead, Number(new URL(other.url).port)].map((port) => ({
+                    protocol: 'https' as const,
+                    address: '127.0.0.1',
+                    port,
+                    uri: `https://127-0-0-1.${HOME_HASH}.plex.direct:${port}`,
+                    local: true,
+                    relay: false,
+                  })),
+                ],
+              }
+            : server,
+        ),
+      );
+      assert.equal((await choose(`https://127.0.0.1:${dead}`)).url, world.plexDirectUrl);
+      assert.equal((await choose(other.url)).url, world.plexDirectUrl);
+    } finally {
+      world.plexTv.setServers([...listed]);
+      await other.stop();
+    }
   });
 
   it('a LAN server that requires secure connections is reached over https, never http', async () => {
