@@ -740,10 +740,19 @@ export = function registerServer(RED: NodeAPI): void {
     if (urls.lan === '') {
       const typed = typedHttpsUrl(urls.typed);
       const listed = typed && hash ? listedConnection(usableConnections(server), typed) : undefined;
+      // Both at once: a typed address that does not answer costs no extra time. The outcome
+      // is held as a value, so that a failure while the typed address is asked is not an
+      // unhandled rejection.
+      const located = locateServer(server, { clientIdentifier, tls }).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
       if (typed && listed && (await answersAs(typed))) {
         return { url: typed, local: listed.local, relay: listed.relay };
       }
-      const found = await locateServer(server, { clientIdentifier, tls });
+      const outcome = await located;
+      if ('error' in outcome) throw outcome.error;
+      const found = outcome.value;
       return {
         url: normaliseBaseUrl(found.url),
         local: found.connection.local,
