@@ -99,6 +99,8 @@
    * server chosen in it under this id, and writes them to the config only on Done.
    */
   var drafts = new Map();
+  /** Dialogs (by draft) that signed in or chose a server: Done changes the runtime's credentials. */
+  var keptByDone = new Set();
 
   /** The chosen tls-config node's id, or '' for none. */
   function tlsConfigId() {
@@ -221,6 +223,7 @@
             show('error', failure(answer));
             return;
           }
+          keptByDone.add(draft);
           $('#node-config-input-url').val(answer.url).trigger('change');
           $('#node-config-input-machineId').val(answer.machineIdentifier);
           $('#node-config-input-plexDirectHash').val(answer.plexDirectHash || '');
@@ -272,6 +275,7 @@
         popup.close();
       }
       if (answer.state === 'signed-in') {
+        keptByDone.add(draft);
         show('ok', editor.common.words(TYPE, answer));
         loadServers();
       } else {
@@ -360,9 +364,11 @@
     });
 
     // A token typed by hand is the user's own, for whatever address: no longer bound to the
-    // address a chosen token was kept for (Deploy sends the empty value, which removes it).
+    // address a chosen token was kept for.
     $('#node-config-input-token').on('input', function () {
-      $('#node-config-input-tokenFor').val('');
+      // A blank, not empty: always sent with the next deploy (an empty value is not sent for a
+      // config loaded without one), and a blank credential is removed by the runtime.
+      $('#node-config-input-tokenFor').val(' ');
     });
 
     // An address typed by hand is no longer the chosen server's.
@@ -578,15 +584,21 @@
       editor.common.markCurrent.call(this);
       var draft = drafts.get(this.id);
       drafts.delete(this.id);
-      if (draft) {
-        editor.common.postJson('plex-butler/servers/keep', {
-          id: this.id,
-          draft: draft,
-          // The chosen server's token is kept only for the chosen server's address.
-          url: $('#node-config-input-url').val(),
-          withServerToken: $('#node-config-input-token').val() === '__PWRD__',
-        });
+      if (!draft) {
+        return false;
       }
+      editor.common.postJson('plex-butler/servers/keep', {
+        id: this.id,
+        draft: draft,
+        // The chosen server's token is kept only for the chosen server's address.
+        url: $('#node-config-input-url').val(),
+        withServerToken: $('#node-config-input-token').val() === '__PWRD__',
+      });
+      // The runtime's credentials change with Done even when no field did: the node counts as
+      // changed, so that the next deploy (of modified nodes too) restarts it with them.
+      var kept = keptByDone.has(draft);
+      keptByDone.delete(draft);
+      return kept;
     },
 
     /** Cancel: nothing of this dialog is kept. */
@@ -594,6 +606,7 @@
       var draft = drafts.get(this.id);
       drafts.delete(this.id);
       if (draft) {
+        keptByDone.delete(draft);
         editor.common.postJson('plex-butler/servers/forget', { id: this.id, draft: draft });
       }
     },

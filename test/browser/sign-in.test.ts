@@ -440,4 +440,141 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
       .waitFor();
     assert.deepEqual(secure.runningTasks(), [String(start.task)]);
   });
+
+  it('picking the server again for a token kept elsewhere changes the config, so it deploys and works', async function () {
+    assert.ok(world && nodeRed && browser);
+    const current = await deployedFlows(nodeRed.url);
+    const server = current.flows.find((node) => node.type === 'plex-butler-server');
+    const start = current.flows.find((node) => node.type === 'plex-butler-start');
+    const inject = current.flows.find((node) => node.type === 'inject');
+    assert.ok(server && start && inject);
+    Object.assign(server, {
+      url: world.homeSecure.url,
+      tlsMode: 'plex-direct',
+      plexDirectHash: HOME_HASH,
+      ca: world.certificate.ca,
+      machineId: HOME_ID,
+      name: 'Living room',
+      credentials: { token: ACCOUNT_TOKEN, tokenFor: tokenBinding(world.home.url, ACCOUNT_TOKEN) },
+    });
+    await deployFully(nodeRed.url, current);
+    await closePage(page);
+    page = await openEditor(browser, nodeRed.url);
+    const button = canvasNode(page, String(inject.id)).locator(
+      '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
+    );
+    await clickOnCanvas(button);
+    await canvasNode(page, String(start.id))
+      .locator('.red-ui-flow-node-status-label', { hasText: 'invalid config' })
+      .waitFor();
+
+    // Sign in and pick the same server at the same address: no field of the dialog changes.
+    await openNodeDialog(page, String(start.id));
+    await page.locator('#node-input-btn-server-edit').click();
+    await page.locator('#node-config-plex-butler-server-signin').waitFor();
+    await waitForTray(page);
+    const opened = page.waitForEvent('popup');
+    await page.locator('#node-config-plex-butler-server-signin').click();
+    const plexTab = await opened;
+    await plexTab.locator('#approve').click();
+    await page.locator(STATUS, { hasText: 'signed in as world-owner' }).waitFor();
+    await page
+      .locator('#node-config-plex-butler-server-servers option', { hasText: 'Living room' })
+      .waitFor({ state: 'attached' });
+    await page
+      .locator('#node-config-plex-butler-server-servers')
+      .selectOption({ label: 'Living room (yours, online)' });
+    await page.locator(STATUS, { hasText: 'Living room chosen' }).waitFor();
+    assert.equal(await page.locator('#node-config-input-url').inputValue(), world.homeSecure.url);
+    await page.locator('#node-config-dialog-ok').click();
+    await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
+    await page.locator('#node-dialog-ok').click();
+    await page.locator('#node-input-task-select').waitFor({ state: 'detached' });
+    // The credentials changed on the runtime's side: the editor has something to deploy.
+    await page.locator('#red-ui-header-button-deploy:not(.disabled)').waitFor();
+    await deploy(page);
+    const before = world.homeSecure.exchanges.length;
+    await clickOnCanvas(button);
+    await canvasNode(page, String(start.id))
+      .locator('.red-ui-flow-node-status-label', { hasText: 'started' })
+      .waitFor();
+    assert.ok(
+      world.homeSecure.exchanges
+        .slice(before)
+        .some(
+          (exchange) =>
+            exchange.method === 'POST' && exchange.path === `/butler/${String(start.task)}`,
+        ),
+      'started at the https address',
+    );
+  });
+
+  it('a config saved without a binding: picked, then moved and its token typed before a deploy, works at the new address', async function () {
+    assert.ok(world && nodeRed && browser);
+    const current = await deployedFlows(nodeRed.url);
+    const server = current.flows.find((node) => node.type === 'plex-butler-server');
+    const start = current.flows.find((node) => node.type === 'plex-butler-start');
+    const inject = current.flows.find((node) => node.type === 'inject');
+    assert.ok(server && start && inject);
+    // As saved by an earlier release or with a typed token: no tokenFor (a blank removes it).
+    Object.assign(server, {
+      url: world.home.url,
+      tlsMode: 'verify',
+      plexDirectHash: '',
+      ca: '',
+      credentials: { token: ACCOUNT_TOKEN, tokenFor: ' ' },
+    });
+    await deployFully(nodeRed.url, current);
+    await closePage(page);
+    page = await openEditor(browser, nodeRed.url);
+    const openServer = async (): Promise<void> => {
+      assert.ok(page);
+      await openNodeDialog(page, String(start.id));
+      await page.locator('#node-input-btn-server-edit').click();
+      await page.locator('#node-config-input-url').waitFor();
+      await waitForTray(page);
+    };
+    const closeBoth = async (): Promise<void> => {
+      assert.ok(page);
+      await page.locator('#node-config-dialog-ok').click();
+      await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
+      await page.locator('#node-dialog-ok').click();
+      await page.locator('#node-input-task-select').waitFor({ state: 'detached' });
+    };
+    await openServer();
+    await page
+      .locator('#node-config-plex-butler-server-servers option', { hasText: 'Living room' })
+      .waitFor({ state: 'attached' });
+    await page
+      .locator('#node-config-plex-butler-server-servers')
+      .selectOption({ label: 'Living room (yours, online)' });
+    await page.locator(STATUS, { hasText: 'Living room chosen' }).waitFor();
+    assert.equal(await page.locator('#node-config-input-url').inputValue(), world.home.url);
+    await closeBoth();
+    // Not deployed yet: the plex.direct name instead, with the CA, and the token typed.
+    await openServer();
+    await page.locator('#node-config-input-url').fill(world.plexDirectUrl);
+    await page.locator('#node-config-input-ca').fill(world.certificate.ca);
+    await page.locator('#node-config-input-token').fill(ACCOUNT_TOKEN);
+    await closeBoth();
+    await deploy(page);
+    const before = world.homeSecure.exchanges.length;
+    await clickOnCanvas(
+      canvasNode(page, String(inject.id)).locator(
+        '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
+      ),
+    );
+    // The editor may still show the last test's "started": wait for the request itself.
+    await waitUntil(
+      () =>
+        world?.homeSecure.exchanges
+          .slice(before)
+          .some(
+            (exchange) =>
+              exchange.method === 'POST' && exchange.path === `/butler/${String(start.task)}`,
+          ) === true,
+      8000,
+      'a start request to the https address',
+    );
+  });
 });
