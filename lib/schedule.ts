@@ -102,9 +102,13 @@ function wireValue(setting: PlexSetting, value: unknown): string | undefined {
     if (Number.isFinite(number)) text = String(number);
   } else if (typeof value === 'string' && !hasControlCharacter(value) && value.length <= 4096) {
     text = value;
-  } else if (typeof value === 'number' && Number.isFinite(value) && setting.allowed) {
-    // A text setting whose choices are numbers ("16", "8"): 8 means "8". A free text (the
-    // backup folder) takes no number: 7 there is a mistake, not a folder.
+  } else if (
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    (setting.allowed !== undefined || HOURS.has(setting.id))
+  ) {
+    // A text setting whose choices are numbers ("16", "8"), or an hour: 8 means "8". A free
+    // text (the backup folder) takes no number: 7 there is a mistake, not a folder.
     text = String(value);
   }
   if (text === undefined) return undefined;

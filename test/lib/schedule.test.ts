@@ -351,6 +351,17 @@ describe('the Butler schedule', function () {
       assert.deepEqual(planScheduleChange(plain, { window: { endHour: '0' } }), {
         ButlerEndHour: '0',
       });
+      // An hour the server lists as text takes a number as well, still 0-23 only.
+      const asText = plain.map((setting) =>
+        setting.id === 'ButlerEndHour' ? { ...setting, type: 'text' as const } : setting,
+      );
+      assert.deepEqual(planScheduleChange(asText, { window: { endHour: 6 } }), {
+        ButlerEndHour: '6',
+      });
+      assert.throws(
+        () => planScheduleChange(asText, { window: { endHour: 24 } }),
+        /allowed is 0-23/,
+      );
     });
 
     it('a server refusal of a PUT is reported, not taken for done', async () => {
