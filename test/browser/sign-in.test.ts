@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { REPO_ROOT, startNodeRed, type NodeRedProcess } from '../../scripts/node-red-process';
 import { tokenBinding } from '../../nodes/sign-in';
+import type { PlexSimulator } from '../../simulator';
 import {
   ACCOUNT_TOKEN,
   HOME_HASH,
@@ -393,62 +394,26 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
   });
 
-  it('a token kept for another address is refused there until the user types it, which makes it theirs', async function () {
-    assert.ok(world && nodeRed && browser);
+  /** The deployed flow's nodes, with the server config changed and fully deployed; a new page. */
+  async function redeployServer(
+    changes: Record<string, unknown>,
+  ): Promise<{ page: Page; start: Record<string, unknown>; inject: Record<string, unknown> }> {
+    assert.ok(nodeRed && browser);
     const current = await deployedFlows(nodeRed.url);
     const server = current.flows.find((node) => node.type === 'plex-butler-server');
     const start = current.flows.find((node) => node.type === 'plex-butler-start');
     const inject = current.flows.find((node) => node.type === 'inject');
     assert.ok(server && start && inject);
-    // The server's https address, with the token chosen for its http one (Done, then the
-    // editor's changes discarded, then saved by a later deploy).
-    Object.assign(server, {
-      url: world.homeSecure.url,
-      tlsMode: 'plex-direct',
-      plexDirectHash: HOME_HASH,
-      ca: world.certificate.ca,
-      machineId: HOME_ID,
-      credentials: { token: ACCOUNT_TOKEN, tokenFor: tokenBinding(world.home.url, ACCOUNT_TOKEN) },
-    });
+    Object.assign(server, changes);
     await deployFully(nodeRed.url, current);
     await closePage(page);
     page = await openEditor(browser, nodeRed.url);
-    const button = canvasNode(page, String(inject.id)).locator(
-      '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
-    );
-    const secure = world.homeSecure;
-    await clickOnCanvas(button);
-    await canvasNode(page, String(start.id))
-      .locator('.red-ui-flow-node-status-label', { hasText: 'invalid config' })
-      .waitFor();
-    assert.equal(secure.runningTasks().length, 0, 'nothing started at the other address');
+    return { page, start, inject };
+  }
 
-    // Typed in the dialog (the same token): the user's own, for the address in the dialog.
-    await openNodeDialog(page, String(start.id));
-    await page.locator('#node-input-btn-server-edit').click();
-    await page.locator('#node-config-input-url').waitFor();
-    await waitForTray(page);
-    await page.locator('#node-config-input-token').fill(ACCOUNT_TOKEN);
-    await page.locator('#node-config-dialog-ok').click();
-    await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
-    await page.locator('#node-dialog-ok').click();
-    await page.locator('#node-input-task-select').waitFor({ state: 'detached' });
-    await deploy(page);
-    await clickOnCanvas(button);
-    await canvasNode(page, String(start.id))
-      .locator('.red-ui-flow-node-status-label', { hasText: 'started' })
-      .waitFor();
-    assert.deepEqual(secure.runningTasks(), [String(start.task)]);
-  });
-
-  it('picking the server again for a token kept elsewhere changes the config, so it deploys and works', async function () {
-    assert.ok(world && nodeRed && browser);
-    const current = await deployedFlows(nodeRed.url);
-    const server = current.flows.find((node) => node.type === 'plex-butler-server');
-    const start = current.flows.find((node) => node.type === 'plex-butler-start');
-    const inject = current.flows.find((node) => node.type === 'inject');
-    assert.ok(server && start && inject);
-    Object.assign(server, {
+  /** The https address of Living room, with the token chosen for its http one. */
+  function boundElsewhere(world: PlexWorld): Record<string, unknown> {
+    return {
       url: world.homeSecure.url,
       tlsMode: 'plex-direct',
       plexDirectHash: HOME_HASH,
@@ -456,125 +421,136 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
       machineId: HOME_ID,
       name: 'Living room',
       credentials: { token: ACCOUNT_TOKEN, tokenFor: tokenBinding(world.home.url, ACCOUNT_TOKEN) },
-    });
-    await deployFully(nodeRed.url, current);
-    await closePage(page);
-    page = await openEditor(browser, nodeRed.url);
-    const button = canvasNode(page, String(inject.id)).locator(
-      '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
-    );
-    await clickOnCanvas(button);
-    await canvasNode(page, String(start.id))
-      .locator('.red-ui-flow-node-status-label', { hasText: 'invalid config' })
-      .waitFor();
+    };
+  }
 
-    // Sign in and pick the same server at the same address: no field of the dialog changes.
-    await openNodeDialog(page, String(start.id));
-    await page.locator('#node-input-btn-server-edit').click();
-    await page.locator('#node-config-plex-butler-server-signin').waitFor();
-    await waitForTray(page);
-    const opened = page.waitForEvent('popup');
-    await page.locator('#node-config-plex-butler-server-signin').click();
-    const plexTab = await opened;
-    await plexTab.locator('#approve').click();
-    await page.locator(STATUS, { hasText: 'signed in as world-owner' }).waitFor();
-    await page
+  async function openServerDialog(shown: Page, startId: string): Promise<void> {
+    await openNodeDialog(shown, startId);
+    await shown.locator('#node-input-btn-server-edit').click();
+    await shown.locator('#node-config-input-url').waitFor();
+    await waitForTray(shown);
+  }
+
+  /** Done in the server dialog, then in the start node's. */
+  async function doneAndDone(shown: Page): Promise<void> {
+    await shown.locator('#node-config-dialog-ok').click();
+    await shown.locator('#node-config-input-url').waitFor({ state: 'detached' });
+    await shown.locator('#node-dialog-ok').click();
+    await shown.locator('#node-input-task-select').waitFor({ state: 'detached' });
+  }
+
+  async function pickLivingRoom(shown: Page): Promise<void> {
+    await shown
       .locator('#node-config-plex-butler-server-servers option', { hasText: 'Living room' })
       .waitFor({ state: 'attached' });
-    await page
+    await shown
       .locator('#node-config-plex-butler-server-servers')
       .selectOption({ label: 'Living room (yours, online)' });
-    await page.locator(STATUS, { hasText: 'Living room chosen' }).waitFor();
-    assert.equal(await page.locator('#node-config-input-url').inputValue(), world.homeSecure.url);
-    await page.locator('#node-config-dialog-ok').click();
-    await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
-    await page.locator('#node-dialog-ok').click();
-    await page.locator('#node-input-task-select').waitFor({ state: 'detached' });
-    // The credentials changed on the runtime's side: the editor has something to deploy.
-    await page.locator('#red-ui-header-button-deploy:not(.disabled)').waitFor();
-    await deploy(page);
-    const before = world.homeSecure.exchanges.length;
-    await clickOnCanvas(button);
-    await canvasNode(page, String(start.id))
-      .locator('.red-ui-flow-node-status-label', { hasText: 'started' })
-      .waitFor();
-    assert.ok(
-      world.homeSecure.exchanges
-        .slice(before)
-        .some(
-          (exchange) =>
-            exchange.method === 'POST' && exchange.path === `/butler/${String(start.task)}`,
-        ),
-      'started at the https address',
+    await shown.locator(STATUS, { hasText: 'Living room chosen' }).waitFor();
+  }
+
+  /** Clicks the inject, and waits for the start request at `sim` (a status may be a stale one). */
+  async function injectAndStartAt(
+    shown: Page,
+    ids: { start: Record<string, unknown>; inject: Record<string, unknown> },
+    sim: PlexSimulator,
+  ): Promise<void> {
+    const before = sim.exchanges.length;
+    await clickOnCanvas(
+      canvasNode(shown, String(ids.inject.id)).locator(
+        '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
+      ),
     );
+    const path = `/butler/${String(ids.start.task)}`;
+    await waitUntil(
+      () =>
+        sim.exchanges
+          .slice(before)
+          .some((exchange) => exchange.method === 'POST' && exchange.path === path),
+      8000,
+      `a start request to ${sim.url}`,
+    );
+  }
+
+  async function refusedAsInvalidConfig(
+    shown: Page,
+    ids: { start: Record<string, unknown>; inject: Record<string, unknown> },
+  ): Promise<void> {
+    await clickOnCanvas(
+      canvasNode(shown, String(ids.inject.id)).locator(
+        '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
+      ),
+    );
+    await canvasNode(shown, String(ids.start.id))
+      .locator('.red-ui-flow-node-status-label', { hasText: 'invalid config' })
+      .waitFor();
+  }
+
+  it('a token kept for another address is refused there until the user types it, which makes it theirs', async function () {
+    assert.ok(world);
+    // Done, then the editor's changes discarded, then the credentials saved by a later deploy.
+    const ids = await redeployServer(boundElsewhere(world));
+    const secure = world.homeSecure;
+    const requestsBefore = secure.exchanges.length;
+    await refusedAsInvalidConfig(ids.page, ids);
+    assert.deepEqual(
+      secure.exchanges.slice(requestsBefore).filter((exchange) => exchange.method === 'POST'),
+      [],
+      'nothing started at the other address',
+    );
+
+    // Typed in the dialog (the same token): the user's own, for the address in the dialog.
+    await openServerDialog(ids.page, String(ids.start.id));
+    await ids.page.locator('#node-config-input-token').fill(ACCOUNT_TOKEN);
+    await doneAndDone(ids.page);
+    await deploy(ids.page);
+    await injectAndStartAt(ids.page, ids, secure);
+  });
+
+  it('picking the server again for a token kept elsewhere changes the config, so it deploys and works', async function () {
+    assert.ok(world);
+    const ids = await redeployServer(boundElsewhere(world));
+    await refusedAsInvalidConfig(ids.page, ids);
+
+    // Sign in and pick the same server at the same address: no field of the dialog changes.
+    await openServerDialog(ids.page, String(ids.start.id));
+    const opened = ids.page.waitForEvent('popup');
+    await ids.page.locator('#node-config-plex-butler-server-signin').click();
+    await (await opened).locator('#approve').click();
+    await ids.page.locator(STATUS, { hasText: 'signed in as world-owner' }).waitFor();
+    await pickLivingRoom(ids.page);
+    assert.equal(
+      await ids.page.locator('#node-config-input-url').inputValue(),
+      world.homeSecure.url,
+    );
+    await doneAndDone(ids.page);
+    // The credentials changed on the runtime's side: the editor has something to deploy.
+    await ids.page.locator('#red-ui-header-button-deploy:not(.disabled)').waitFor();
+    await deploy(ids.page);
+    await injectAndStartAt(ids.page, ids, world.homeSecure);
   });
 
   it('a config saved without a binding: picked, then moved and its token typed before a deploy, works at the new address', async function () {
-    assert.ok(world && nodeRed && browser);
-    const current = await deployedFlows(nodeRed.url);
-    const server = current.flows.find((node) => node.type === 'plex-butler-server');
-    const start = current.flows.find((node) => node.type === 'plex-butler-start');
-    const inject = current.flows.find((node) => node.type === 'inject');
-    assert.ok(server && start && inject);
+    assert.ok(world);
     // As saved by an earlier release or with a typed token: no tokenFor (a blank removes it).
-    Object.assign(server, {
+    const ids = await redeployServer({
       url: world.home.url,
       tlsMode: 'verify',
       plexDirectHash: '',
       ca: '',
       credentials: { token: ACCOUNT_TOKEN, tokenFor: ' ' },
     });
-    await deployFully(nodeRed.url, current);
-    await closePage(page);
-    page = await openEditor(browser, nodeRed.url);
-    const openServer = async (): Promise<void> => {
-      assert.ok(page);
-      await openNodeDialog(page, String(start.id));
-      await page.locator('#node-input-btn-server-edit').click();
-      await page.locator('#node-config-input-url').waitFor();
-      await waitForTray(page);
-    };
-    const closeBoth = async (): Promise<void> => {
-      assert.ok(page);
-      await page.locator('#node-config-dialog-ok').click();
-      await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
-      await page.locator('#node-dialog-ok').click();
-      await page.locator('#node-input-task-select').waitFor({ state: 'detached' });
-    };
-    await openServer();
-    await page
-      .locator('#node-config-plex-butler-server-servers option', { hasText: 'Living room' })
-      .waitFor({ state: 'attached' });
-    await page
-      .locator('#node-config-plex-butler-server-servers')
-      .selectOption({ label: 'Living room (yours, online)' });
-    await page.locator(STATUS, { hasText: 'Living room chosen' }).waitFor();
-    assert.equal(await page.locator('#node-config-input-url').inputValue(), world.home.url);
-    await closeBoth();
+    await openServerDialog(ids.page, String(ids.start.id));
+    await pickLivingRoom(ids.page);
+    assert.equal(await ids.page.locator('#node-config-input-url').inputValue(), world.home.url);
+    await doneAndDone(ids.page);
     // Not deployed yet: the plex.direct name instead, with the CA, and the token typed.
-    await openServer();
-    await page.locator('#node-config-input-url').fill(world.plexDirectUrl);
-    await page.locator('#node-config-input-ca').fill(world.certificate.ca);
-    await page.locator('#node-config-input-token').fill(ACCOUNT_TOKEN);
-    await closeBoth();
-    await deploy(page);
-    const before = world.homeSecure.exchanges.length;
-    await clickOnCanvas(
-      canvasNode(page, String(inject.id)).locator(
-        '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
-      ),
-    );
-    // The editor may still show the last test's "started": wait for the request itself.
-    await waitUntil(
-      () =>
-        world?.homeSecure.exchanges
-          .slice(before)
-          .some(
-            (exchange) =>
-              exchange.method === 'POST' && exchange.path === `/butler/${String(start.task)}`,
-          ) === true,
-      8000,
-      'a start request to the https address',
-    );
+    await openServerDialog(ids.page, String(ids.start.id));
+    await ids.page.locator('#node-config-input-url').fill(world.plexDirectUrl);
+    await ids.page.locator('#node-config-input-ca').fill(world.certificate.ca);
+    await ids.page.locator('#node-config-input-token').fill(ACCOUNT_TOKEN);
+    await doneAndDone(ids.page);
+    await deploy(ids.page);
+    await injectAndStartAt(ids.page, ids, world.homeSecure);
   });
 });
