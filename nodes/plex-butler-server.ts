@@ -32,6 +32,7 @@ import {
   tokenBoundElsewhere,
   type ChosenServer,
   type PlexButlerSettings,
+  type StoredCredentials,
 } from './sign-in';
 import {
   MOVED_SERVER_CODES,
@@ -65,14 +66,6 @@ interface ServerConfig extends NodeDef {
   retries: number | string;
   /** Seconds between GET /activities reads when the notification socket is refused. */
   pollInterval?: number | string;
-}
-
-interface ServerCredentials {
-  token?: string;
-  /** The plex.tv token of a sign-in: lists the account's servers, finds a moved one again. */
-  accountToken?: string;
-  /** The address a token chosen from the account belongs to (tokenBinding). */
-  tokenFor?: string;
 }
 
 /** What the editor sends to the admin endpoints: the dialog's current, maybe unsaved, values. */
@@ -220,11 +213,12 @@ export = function registerServer(RED: NodeAPI): void {
     const config = migrateConfig(SERVER_TYPE, saved);
     // Its own and stable: a config without one (an imported example) gets one derived for it.
     const clientId = config.clientId || derivedClientId(userDir, config.id);
-    const credentials = (this.credentials ?? {}) as ServerCredentials;
+    const credentials = (this.credentials ?? {}) as StoredCredentials;
     // Deployed: what the dialog chose is this node's now.
     kept.delete(config.id);
     const deployedToken = credentials.token;
     let configuredUrl: string | undefined;
+    let boundUrl: string | undefined;
     let client: ButlerClient | undefined;
     let clientOptions: ButlerClientOptions | undefined;
     let configError: ButlerError | undefined;
@@ -233,7 +227,7 @@ export = function registerServer(RED: NodeAPI): void {
     try {
       this.baseUrl = normaliseBaseUrl(config.url);
       configuredUrl = this.baseUrl;
-      const boundUrl = tokenBoundElsewhere(credentials, this.baseUrl);
+      boundUrl = tokenBoundElsewhere(credentials, this.baseUrl);
       if (boundUrl !== undefined) {
         throw new ButlerError('invalid-config', message('errors.tokenForOther', { url: boundUrl }));
       }
@@ -298,8 +292,8 @@ export = function registerServer(RED: NodeAPI): void {
     };
     this.acceptsSavedToken = (url: string, token: string): boolean =>
       deployedToken !== undefined &&
-      // Bound to the deployed address, which a relocation may have moved on from.
-      tokenBoundElsewhere(credentials, configuredUrl ?? '') === undefined &&
+      // Bound to the deployed address (which a relocation may have moved on from), not another.
+      boundUrl === undefined &&
       resolveEnv(token) === resolveEnv(deployedToken) &&
       (url === configuredUrl || url === this.baseUrl);
     const retired = new Set<ButlerClient>();
@@ -432,7 +426,7 @@ export = function registerServer(RED: NodeAPI): void {
   ): string {
     const chosen = isDraftId(draftId) ? signIns.chosen(draftId, id) : undefined;
     if (chosen && chosen.url === url) return chosen.token;
-    const saved = id ? ((RED.nodes.getCredentials(id) ?? {}) as ServerCredentials) : {};
+    const saved = id ? ((RED.nodes.getCredentials(id) ?? {}) as StoredCredentials) : {};
     if (!saved.token || (!deployed && !kept.has(id) && !chosen)) {
       throw new ButlerError('invalid-config', message('errors.noTokenEntered'));
     }
@@ -635,7 +629,7 @@ export = function registerServer(RED: NodeAPI): void {
   /** The plex.tv token for a config: of the dialog's sign-in, else the one saved with it. */
   function accountTokenFor(body: EditorSettings, id: string): string {
     const fromDialog = signIns.accountToken(textOf(body.draft), id);
-    const saved = (RED.nodes.getCredentials(id) ?? {}) as ServerCredentials;
+    const saved = (RED.nodes.getCredentials(id) ?? {}) as StoredCredentials;
     const token = fromDialog ?? saved.accountToken;
     if (!token) throw new ButlerError('invalid-config', message('errors.noAccount'));
     return token;

@@ -55,8 +55,10 @@ const DRAFT_IDLE_MS = 60 * 60_000;
 /** What the editor makes a draft's id from: a UUID. */
 const DRAFT_ID = /^[0-9A-Za-z-]{8,64}$/;
 
+/** A server config's credentials, as Node-RED keeps them on the runtime side. */
 export interface StoredCredentials {
   token?: string;
+  /** The plex.tv token of a sign-in: lists the account's servers, finds a moved one again. */
   accountToken?: string;
   /** Which address a token chosen from the account was kept for: see tokenBinding. */
   tokenFor?: string;
