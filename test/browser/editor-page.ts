@@ -181,6 +181,16 @@ export async function deploy(page: Page): Promise<void> {
   await page.locator('#red-ui-editor-shade').waitFor({ state: 'hidden' });
 }
 
+/**
+ * From a node's open dialog, the server config's: the + (add) or pencil (edit) button beside
+ * the Server select, then the dialog once it has settled.
+ */
+export async function openServerConfig(page: Page, button: 'add' | 'edit'): Promise<void> {
+  await page.locator(`#node-input-btn-server-${button}`).click();
+  await page.locator('#node-config-input-url').waitFor();
+  await waitForTray(page);
+}
+
 /** Opens a node's edit dialog with a double-click on it. */
 export async function openNodeDialog(page: Page, id: string): Promise<void> {
   await canvasNode(page, id).locator('rect.red-ui-flow-node').dblclick();

@@ -42,23 +42,16 @@ import {
   launchBrowser,
   openEditor,
   openNodeDialog,
+  openServerConfig,
   paletteNode,
   screenshot,
   SCREENSHOT_DIR,
   visibleText,
-  waitForTray,
   wire,
 } from './editor-page';
+import { NODE_TYPES } from '../support/node-types';
 
 const TOKEN = 'editor-test-token';
-const OUR_TYPES = [
-  'plex-butler-server',
-  'plex-butler-tasks',
-  'plex-butler-start',
-  'plex-butler-stop',
-  'plex-butler-watch',
-  'plex-butler-schedule',
-];
 /** Listed by live servers but by no spec: only the live list can offer it, never the fallback. */
 const LIVE_ONLY_TASK: SimTask = {
   name: 'ProcessAssets',
@@ -189,8 +182,8 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
         }
       ).RED;
       return types.map((type) => Object.keys(red.nodes.getType(type)?.defaults ?? {}));
-    }, OUR_TYPES);
-    const propertiesOf = new Map(OUR_TYPES.map((type, index) => [type, defined[index]]));
+    }, NODE_TYPES);
+    const propertiesOf = new Map(NODE_TYPES.map((type, index) => [type, defined[index]]));
     assert.ok(
       defined.every((properties) => properties.length > 0),
       'each type has defaults',
@@ -211,7 +204,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
       }
     }
     assert.deepEqual(lacking, []);
-    assert.deepEqual([...seen].sort(), [...OUR_TYPES].sort(), 'each type is in an example');
+    assert.deepEqual([...seen].sort(), [...NODE_TYPES].sort(), 'each type is in an example');
   });
 
   it('sets up a server, picks a task from the live list, deploys and starts it', async function () {
@@ -227,9 +220,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     await openNodeDialog(page, start);
     assert.match(await visibleText(page.locator('.red-ui-tray-breadcrumbs')), /start task/);
     // No server yet: the + button next to the Server select opens the new server's dialog.
-    await page.locator('#node-input-btn-server-add').click();
-    await page.locator('#node-config-input-url').waitFor();
-    await waitForTray(page);
+    await openServerConfig(page, 'add');
     assert.match(
       await visibleText(page.locator('.red-ui-tray-breadcrumbs')),
       /Add new Plex server config node/,
@@ -357,9 +348,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     await openNodeDialog(page, start);
     if ((await page.locator('#node-input-server').inputValue()) === '_ADD_') {
       // The first test in this Node-RED: no server config yet.
-      await page.locator('#node-input-btn-server-add').click();
-      await page.locator('#node-config-input-url').waitFor();
-      await waitForTray(page);
+      await openServerConfig(page, 'add');
       await page.locator('#node-config-input-url').pressSequentially(sim.url);
       await page.locator('#node-config-input-token').pressSequentially(TOKEN);
       await page.locator('#node-config-dialog-ok').click();
@@ -410,9 +399,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     assert.match(await visibleText(page.locator('.red-ui-tray-breadcrumbs')), /butler schedule/);
     assert.match(await visibleText(page.locator('.form-tips')), /DeepMediaAnalysis/);
     if ((await page.locator('#node-input-server').inputValue()) === '_ADD_') {
-      await page.locator('#node-input-btn-server-add').click();
-      await page.locator('#node-config-input-url').waitFor();
-      await waitForTray(page);
+      await openServerConfig(page, 'add');
       await page.locator('#node-config-input-url').pressSequentially(sim.url);
       await page.locator('#node-config-input-token').pressSequentially(TOKEN);
       await page.locator('#node-config-dialog-ok').click();
@@ -476,9 +463,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     page = await openEditor(browser, nodeRed.url);
     const tasks = await dragFromPalette(page, 'plex-butler-tasks', 400, 420);
     await openNodeDialog(page, tasks);
-    await page.locator('#node-input-btn-server-add').click();
-    await page.locator('#node-config-input-url').waitFor();
-    await waitForTray(page);
+    await openServerConfig(page, 'add');
 
     const answer = await testConnection(page, sim.url, 'not-the-token');
     assert.match(answer, /token rejected by the server \(401\)/);
@@ -494,9 +479,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     page = await openEditor(started().browser, started().nodeRed.url);
     const tasks = await dragFromPalette(page, 'plex-butler-tasks', 400, 500);
     await openNodeDialog(page, tasks);
-    await page.locator('#node-input-btn-server-add').click();
-    await page.locator('#node-config-input-url').waitFor();
-    await waitForTray(page);
+    await openServerConfig(page, 'add');
 
     const url = page.locator('#node-config-input-url');
     await url.pressSequentially('192.168.1.10:32400');
@@ -521,9 +504,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
       page = await openEditor(started().browser, started().nodeRed.url);
       const start = await dragFromPalette(page, 'plex-butler-start', 400, 400);
       await openNodeDialog(page, start);
-      await page.locator('#node-input-btn-server-add').click();
-      await page.locator('#node-config-input-url').waitFor();
-      await waitForTray(page);
+      await openServerConfig(page, 'add');
       // The certificate is for localhost, the URL has the IP: only "Do not verify" reaches it.
       await page.locator('#node-config-input-url').fill(secure.url);
       await page.locator('#node-config-input-token').fill(TOKEN);
@@ -577,9 +558,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     // The runtime sends its message as a catalog reference: the dialog words it in German.
     const tasks = await dragFromPalette(page, 'plex-butler-tasks', 400, 420);
     await openNodeDialog(page, tasks);
-    await page.locator('#node-input-btn-server-add').click();
-    await page.locator('#node-config-input-url').waitFor();
-    await waitForTray(page);
+    await openServerConfig(page, 'add');
     const refused = await testConnection(page, started().sim.url, 'not-the-token');
     assert.match(
       refused,

@@ -29,9 +29,9 @@ import {
   launchBrowser,
   openEditor,
   openNodeDialog,
+  openServerConfig,
   screenshot,
   visibleText,
-  waitForTray,
   wire,
 } from './editor-page';
 
@@ -62,6 +62,13 @@ async function deployFully(url: string, flows: Deployed): Promise<void> {
   assert.equal(answer.status, 200);
 }
 const RESULT = '#node-config-plex-butler-server-test-result';
+
+/** *Sign in with Plex* in the server dialog: the plex.tv tab it opens. */
+async function openPlexTab(page: Page): Promise<Page> {
+  const opened = page.waitForEvent('popup');
+  await page.locator('#node-config-plex-butler-server-signin').click();
+  return opened;
+}
 
 describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv stand-in)', function () {
   this.timeout(90_000);
@@ -125,14 +132,10 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     await wire(page, inject, start);
     await wire(page, start, debug);
     await openNodeDialog(page, start);
-    await page.locator('#node-input-btn-server-add').click();
-    await page.locator('#node-config-plex-butler-server-signin').waitFor();
-    await waitForTray(page);
+    await openServerConfig(page, 'add');
 
     // Sign in: the button opens plex.tv's page in a new tab, where the person approves.
-    const opened = page.waitForEvent('popup');
-    await page.locator('#node-config-plex-butler-server-signin').click();
-    const plexTab = await opened;
+    const plexTab = await openPlexTab(page);
     await plexTab.locator('#code').waitFor();
     assert.match(await plexTab.locator('#code').innerText(), /^[a-z0-9]{25}$/);
     assert.equal(await plexTab.locator('#product').innerText(), 'node-red-plex-butler');
@@ -220,10 +223,7 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     const start = deployed.find((node) => node.type === 'plex-butler-start');
     const inject = deployed.find((node) => node.type === 'inject');
     assert.ok(start && inject);
-    await openNodeDialog(page, start.id);
-    await page.locator('#node-input-btn-server-edit').click();
-    await page.locator('#node-config-input-url').waitFor();
-    await waitForTray(page);
+    await openServerDialog(page, String(start.id));
 
     // Signed in before: the account's servers are listed with the token the runtime keeps.
     const servers = page.locator('#node-config-plex-butler-server-servers');
@@ -299,10 +299,7 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     await closePage(page);
     page = await openEditor(browser, nodeRed.url);
     watch(page);
-    await openNodeDialog(page, String(start.id));
-    await page.locator('#node-input-btn-server-edit').click();
-    await page.locator('#node-config-input-url').waitFor();
-    await waitForTray(page);
+    await openServerDialog(page, String(start.id));
     assert.equal(await page.locator('#node-config-input-token').inputValue(), '__PWRD__');
     await page.locator('#node-config-plex-butler-server-discover').click();
     const servers = page.locator('#node-config-plex-butler-server-servers');
@@ -348,14 +345,9 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     assert.ok(start);
     await closePage(page);
     page = await openEditor(browser, nodeRed.url);
-    await openNodeDialog(page, String(start.id));
-    await page.locator('#node-input-btn-server-edit').click();
-    await page.locator('#node-config-plex-butler-server-signin').waitFor();
-    await waitForTray(page);
+    await openServerDialog(page, String(start.id));
 
-    const opened = page.waitForEvent('popup');
-    await page.locator('#node-config-plex-butler-server-signin').click();
-    const plexTab = await opened;
+    const plexTab = await openPlexTab(page);
     await plexTab.locator('#approve').waitFor();
     const authUrl = plexTab.url();
     // Closed, as a person does, or hidden by a Cross-Origin-Opener-Policy: the same here.
@@ -426,9 +418,7 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
 
   async function openServerDialog(shown: Page, startId: string): Promise<void> {
     await openNodeDialog(shown, startId);
-    await shown.locator('#node-input-btn-server-edit').click();
-    await shown.locator('#node-config-input-url').waitFor();
-    await waitForTray(shown);
+    await openServerConfig(shown, 'edit');
   }
 
   /** Done in the server dialog, then in the start node's. */
@@ -514,9 +504,7 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
 
     // Sign in and pick the same server at the same address: no field of the dialog changes.
     await openServerDialog(ids.page, String(ids.start.id));
-    const opened = ids.page.waitForEvent('popup');
-    await ids.page.locator('#node-config-plex-butler-server-signin').click();
-    await (await opened).locator('#approve').click();
+    await (await openPlexTab(ids.page)).locator('#approve').click();
     await ids.page.locator(STATUS, { hasText: 'signed in as world-owner' }).waitFor();
     await pickLivingRoom(ids.page);
     assert.equal(

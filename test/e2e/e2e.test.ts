@@ -21,20 +21,13 @@ import {
   type NodeRedProcess,
 } from '../../scripts/node-red-process';
 import { startSimulator } from '../support/simulator';
+import { NODE_TYPES } from '../support/node-types';
 
 /** Distinctive, so that finding it anywhere (files, logs, answers) is a real leak. */
 const TOKEN = 'e2e-Tok3n-9f8e7d';
 const CLIENT_ID = 'e2e-client-4b1d';
 const SERVER_NAME = 'E2E Plex';
 const ADMIN = { username: 'admin', password: 'e2e-Passw0rd-71c3' };
-const OUR_TYPES = [
-  'plex-butler-server',
-  'plex-butler-tasks',
-  'plex-butler-start',
-  'plex-butler-stop',
-  'plex-butler-watch',
-  'plex-butler-schedule',
-];
 const MODULE_PATH = PACKAGE_NAME;
 /** The editor's scripts, which the nodes' .html files load from the package's resources/. */
 const EDITOR_SCRIPTS = readdirSync(join(REPO_ROOT, 'resources')).filter((file) =>
@@ -209,7 +202,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
         'examples/04 - nightly maintenance.json',
         'examples/05 - optimise, back up, notify.json',
         ...EDITOR_SCRIPTS.map((file) => `resources/${file}`),
-        ...OUR_TYPES.flatMap((type) => [`dist/nodes/${type}.js`, `dist/nodes/${type}.html`]),
+        ...NODE_TYPES.flatMap((type) => [`dist/nodes/${type}.js`, `dist/nodes/${type}.html`]),
       ]) {
         assert.ok(packedFiles.includes(file), `${file} is not in the tarball`);
       }
@@ -225,7 +218,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
         packedManifest.types,
         ...Object.values(packedManifest['node-red'].nodes),
       ];
-      assert.equal(named.length, 2 + OUR_TYPES.length);
+      assert.equal(named.length, 2 + NODE_TYPES.length);
       for (const file of named) {
         assert.ok(packedFiles.includes(file), `${file}, named in package.json, is not packed`);
       }
@@ -255,7 +248,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
       const sets = ((await response.json()) as NodeSet[]).filter(
         (set) => set.module === PACKAGE_NAME,
       );
-      assert.deepEqual(sets.flatMap((set) => set.types).sort(), [...OUR_TYPES].sort());
+      assert.deepEqual(sets.flatMap((set) => set.types).sort(), [...NODE_TYPES].sort());
       for (const set of sets) {
         assert.equal(set.enabled, true, `${set.id} is disabled`);
         assert.equal(set.err, undefined, `${set.id} failed to load: ${String(set.err)}`);
@@ -266,7 +259,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
       const html = await fetch(`${nodeRed.url}/nodes`, { headers: { Accept: 'text/html' } });
       assert.equal(html.status, 200);
       const editor = await html.text();
-      for (const type of OUR_TYPES) {
+      for (const type of NODE_TYPES) {
         assert.match(editor, new RegExp(`RED\\.nodes\\.registerType\\(\\s*'${type}'`));
       }
       // The editor loads these relative to its own URL before it runs registerType; one that
@@ -274,7 +267,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
       const ourSets = editor
         .split(/(?=<!-- --- \[red-module:)/)
         .filter((set) => set.startsWith(`<!-- --- [red-module:${PACKAGE_NAME}/`));
-      assert.equal(ourSets.length, OUR_TYPES.length);
+      assert.equal(ourSets.length, NODE_TYPES.length);
       const named = ourSets.flatMap((set) =>
         [...set.matchAll(/<script src="([^"]+)"><\/script>/g)].map((match) => match[1]),
       );

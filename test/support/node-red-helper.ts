@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import type { Node, NodeAPI } from 'node-red';
+import { NODE_TYPES } from './node-types';
 
 /** `node-red` (4.x), or `node-red-5` for `npm run test:compat` on Node 22. */
 export const NODE_RED_MODULE = process.env.NODE_RED_MODULE ?? 'node-red';
@@ -37,14 +38,6 @@ interface I18n {
  * package's message catalogs instead, so that tests read the words a user reads.
  */
 const i18n = (createRequire(runtimePath)('@node-red/util') as { i18n: I18n }).i18n;
-const NODE_SETS = [
-  'plex-butler-server',
-  'plex-butler-tasks',
-  'plex-butler-start',
-  'plex-butler-stop',
-  'plex-butler-watch',
-  'plex-butler-schedule',
-];
 /** Where the nodes find the library's messages: RED._('plex-butler.errors.timeout'). */
 const LIBRARY_CATALOG = 'plex-butler';
 const catalogsLoaded = (async () => {
@@ -55,7 +48,7 @@ const catalogsLoaded = (async () => {
     path.join(__dirname, '../../lib/locales'),
     'messages.json',
   );
-  for (const set of NODE_SETS) {
+  for (const set of NODE_TYPES) {
     await i18n.registerMessageCatalog(
       set,
       path.join(__dirname, '../../nodes/locales'),
