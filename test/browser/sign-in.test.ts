@@ -371,13 +371,7 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     // The LAN address over https, typed, stays when the server is picked: plex.direct mode.
     await page.locator('#node-config-input-url').fill(world.homeSecure.url);
     await page.locator('#node-config-input-ca').fill(world.certificate.ca);
-    await page
-      .locator('#node-config-plex-butler-server-servers option', { hasText: 'Living room' })
-      .waitFor({ state: 'attached' });
-    await page
-      .locator('#node-config-plex-butler-server-servers')
-      .selectOption({ label: 'Living room (yours, online)' });
-    await page.locator(STATUS, { hasText: 'Living room chosen' }).waitFor();
+    await pickLivingRoom(page);
     assert.equal(await page.locator('#node-config-input-url').inputValue(), world.homeSecure.url);
     assert.equal(await page.locator('#node-config-input-tlsMode').inputValue(), 'plex-direct');
     await page.locator('#node-config-plex-butler-server-test').click();
