@@ -66,12 +66,12 @@ function minimalStart(RED: NodeAPI): void {
   function MinimalStartNode(this: Node, config: { server: string; task: string }): void {
     RED.nodes.createNode(this, config as never);
     const server = RED.nodes.getNode(config.server) as unknown as {
-      getClient(): { startTask(task: string): Promise<unknown> };
+      connection: { getClient(): { startTask(task: string): Promise<unknown> } };
     };
     this.on(
       'input',
       (msg: NodeMessage, send: (msg: NodeMessage) => void, done: (error?: Error) => void) => {
-        server
+        server.connection
           .getClient()
           .startTask(config.task)
           .then(

@@ -70,3 +70,5 @@ export {
   planScheduleChange,
 } from './schedule';
 export type { ButlerSchedule } from './schedule';
+export { findMovedServer, isBareHttps, pickServerAddress } from './where';
+export type { PickedAddress } from './where';

@@ -1,6 +1,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
-import { ButlerNodeRunner, clock, type DoneFunction, type SendFunction } from './common';
-import { migrateConfig } from './migrations';
+import type { DoneFunction, SendFunction } from './core/contract';
+import { ButlerNodeRunner } from './core/runner';
+import { clock } from './core/words';
+import { migrateConfig } from './core/migrations';
 
 const TYPE = 'plex-butler-tasks';
 

@@ -8,15 +8,9 @@ import {
   type ActivityWatcher,
   type WatchStatus,
 } from '../lib';
-import {
-  SERVER_TYPE,
-  asButlerError,
-  errorStatus,
-  localized,
-  shortReason,
-  type ButlerServerNode,
-} from './common';
-import { migrateConfig } from './migrations';
+import { serverNodeOf } from './core/contract';
+import { asButlerError, errorStatus, localized, shortReason } from './core/words';
+import { migrateConfig } from './core/migrations';
 
 interface WatchConfig extends NodeDef {
   server: string;
@@ -95,10 +89,8 @@ export = function registerWatch(RED: NodeAPI): void {
     const config = migrateConfig(TYPE, saved);
     const t = (key: string, substitutions?: Record<string, string | number>): string =>
       RED._(`${TYPE}.${key}`, substitutions);
-    const server = config.server
-      ? (RED.nodes.getNode(config.server) as ButlerServerNode | null)
-      : null;
-    if (!server || server.type !== SERVER_TYPE) {
+    const server = serverNodeOf(RED, config.server);
+    if (!server) {
       this.status({ fill: 'grey', shape: 'ring', text: t('status.noServer') });
       return;
     }
@@ -127,7 +119,7 @@ export = function registerWatch(RED: NodeAPI): void {
 
     let watcher: ActivityWatcher;
     try {
-      watcher = server.acquireWatcher();
+      watcher = server.connection.acquireWatcher();
     } catch (error) {
       const failure = asButlerError(error);
       this.status(errorStatus(RED, failure));
@@ -208,7 +200,7 @@ export = function registerWatch(RED: NodeAPI): void {
       watcher.off('status', onStatus);
       watcher.off('activity', onActivity);
       limiter?.close();
-      server.releaseWatcher();
+      server.connection.releaseWatcher();
       done();
     });
   }

@@ -12,16 +12,10 @@ import {
   type TaskAction,
   type TaskResult,
 } from '../lib';
-import {
-  ButlerNodeRunner,
-  asButlerError,
-  clock,
-  errorStatus,
-  localized,
-  type DoneFunction,
-  type SendFunction,
-} from './common';
-import { migrateConfig } from './migrations';
+import type { DoneFunction, SendFunction } from './core/contract';
+import { ButlerNodeRunner } from './core/runner';
+import { asButlerError, clock, errorStatus, localized } from './core/words';
+import { migrateConfig } from './core/migrations';
 
 interface TaskActionConfig extends NodeDef {
   server: string;
@@ -114,7 +108,7 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
     if (waiting && runner.server && !configError) {
       try {
         // Connected now, so that the first message finds the socket open.
-        watcher = runner.server.acquireWatcher();
+        watcher = runner.server.connection.acquireWatcher();
       } catch {
         // An unusable config: every message reports it through runner.handle.
       }
@@ -123,7 +117,7 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
       this.on('close', (done: () => void) => {
         for (const controller of waits) controller.abort();
         waits.clear();
-        runner.server?.releaseWatcher();
+        runner.server?.connection.releaseWatcher();
         done();
       });
     }
@@ -257,7 +251,10 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
             timeoutMs: waitTimeoutMs,
             match: { typePrefix: config.waitType ?? '', titleContains: config.waitTitle ?? '' },
             appearWithinMs: polling
-              ? Math.max(APPEAR_WITHIN_MS, 2 * (runner.server?.watchOptions.pollIntervalMs ?? 0))
+              ? Math.max(
+                  APPEAR_WITHIN_MS,
+                  2 * (runner.server?.connection.watchOptions.pollIntervalMs ?? 0),
+                )
               : APPEAR_WITHIN_MS,
             signal: wait.signal,
           });

@@ -9,31 +9,66 @@
 
   var editor = (window.PlexButlerEditor = window.PlexButlerEditor || {});
 
+  /** What the runtime tells the editor to check fields with (nodes/server/editor-contract.ts). */
+  function rules() {
+    return RED.settings.plexButlerServerRules;
+  }
+
   editor.common = {
-    /** The config version this release saves; nodes/migrations.ts reads the same number. */
-    CONFIG_VERSION: 2,
+    rules: rules,
 
     /** Every node's `version` default: new nodes get this release's; saved ones keep theirs. */
     versionDefault: function () {
-      return { value: editor.common.CONFIG_VERSION };
-    },
-
-    /** A server config's certificate mode; release 0.1.0 saved a "verify" box instead. */
-    tlsModeOf: function (config) {
-      if (config.tlsMode) {
-        return config.tlsMode;
-      }
-      return config.verifyTls === false || config.verifyTls === 'false' ? 'off' : 'verify';
+      return { value: rules().configVersion };
     },
 
     /** oneditsave: the dialog saved the node in this release's shape. */
     markCurrent: function () {
-      this.version = editor.common.CONFIG_VERSION;
+      this.version = rules().configVersion;
     },
 
     /** A validator's answer for a refused value: the message when the editor asks for one. */
-    refused: function (type, key, opt) {
-      return opt ? RED.nodes.getType(type)._(type + '.errors.' + key) : false;
+    refused: function (type, key, opt, vars) {
+      return opt ? RED.nodes.getType(type)._(type + '.errors.' + key, vars) : false;
+    },
+
+    /**
+     * A validator of a number field by the runtime's rule for it (`field` in rules().numbers):
+     * its limits, whether empty means the default and whether `${NAME}` may stand for it.
+     */
+    numberValidator: function (type, field, key) {
+      return function (v, opt) {
+        var rule = rules().numbers[field];
+        var n = Number(v);
+        var ok;
+        if (v === '' || v === undefined || v === null) {
+          ok = rule.empty;
+        } else if (rule.env && typeof v === 'string' && /^\$\{[^}]+\}$/.test(v)) {
+          ok = true;
+        } else {
+          ok =
+            Number.isFinite(n) &&
+            (rule.exclusiveMin ? n > rule.min : n >= rule.min) &&
+            n <= rule.max &&
+            (!rule.integer || Number.isInteger(n));
+        }
+        return ok || editor.common.refused(type, key || field, opt, rule);
+      };
+    },
+
+    /** A number field's default, with its validator. */
+    numberDefault: function (type, field, key) {
+      return {
+        value: rules().numbers[field].default,
+        validate: editor.common.numberValidator(type, field, key),
+      };
+    },
+
+    /** Fills an empty number field in with the runtime's default for it. */
+    fillNumber: function (selector, field) {
+      if ($(selector).val() === '') {
+        $(selector).val(rules().numbers[field].default);
+      }
     },
 
     /**
@@ -87,6 +122,49 @@
     },
 
     /**
+     * Asks one of this package's admin routes, which all answer `{ ok, data?, error? }`. The
+     * promise always resolves: with `{ ok: true, data }`, or with `{ ok: false, data?, code?,
+     * text }` where `text` says why in the editor's language (see describeHttpFailure for
+     * `say` and `withStatusText`).
+     */
+    call: function (type, path, body, say, withStatusText) {
+      var result = $.Deferred();
+      // A call whose failure is not shown needs no words for it.
+      say =
+        say ||
+        function () {
+          return '';
+        };
+      function settle(answer, xhr, textStatus) {
+        if (answer && answer.ok === true) {
+          result.resolve({ ok: true, data: answer.data || {} });
+          return;
+        }
+        var error = answer && answer.error;
+        result.resolve({
+          ok: false,
+          data: answer && answer.data,
+          code: error && error.code,
+          text:
+            error && typeof error.message === 'string'
+              ? editor.common.words(type, error)
+              : xhr
+                ? editor.common.describeHttpFailure(type, xhr, textStatus, say, withStatusText)
+                : say('badAnswer'),
+        });
+      }
+      editor.common
+        .postJson(path, body)
+        .done(function (answer) {
+          settle(answer);
+        })
+        .fail(function (xhr, textStatus) {
+          settle(xhr && xhr.responseJSON, xhr, textStatus);
+        });
+      return result.promise();
+    },
+
+    /**
      * Why a request to Node-RED's admin API failed, in words: the runtime's own message when its
      * answer carries one (in the editor's language, see words), else what the HTTP outcome
      * means. `type` is the node type whose catalog to use; `say(key, vars)` translates one of
@@ -97,9 +175,6 @@
       var answer = xhr && xhr.responseJSON;
       if (answer && answer.error && typeof answer.error.message === 'string') {
         return editor.common.words(type, answer.error);
-      }
-      if (answer && typeof answer.message === 'string' && answer.message) {
-        return editor.common.words(type, answer);
       }
       if (textStatus === 'timeout') {
         return say('timeout');

@@ -6,6 +6,8 @@
   'use strict';
 
   var TYPE = 'plex-butler-server';
+  /** Node-RED's placeholder for a saved password field: "keep the saved one". */
+  var SAVED_PASSWORD = '__PWRD__';
   var editor = (window.PlexButlerEditor = window.PlexButlerEditor || {});
 
   function validateUrl(v, opt) {
@@ -17,43 +19,9 @@
       // ${PLEX_URL}: Node-RED substitutes the environment variable at deploy time.
       ok = true;
     } else {
-      ok =
-        /^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)(:\d{1,5})?(\/[^\s?#]*)?$/.test(
-          text,
-        );
+      ok = new RegExp(editor.common.rules().urlPattern).test(text);
     }
     return ok || editor.common.refused(TYPE, 'url', opt);
-  }
-
-  function validateRetries(v, opt) {
-    if (typeof v === 'string' && /^\$\{[^}]+\}$/.test(v)) {
-      return true;
-    }
-    var n = Number(v);
-    if (v !== '' && v !== null && Number.isInteger(n) && n >= 0 && n <= 10) {
-      return true;
-    }
-    return editor.common.refused(TYPE, 'retries', opt);
-  }
-
-  /** The same range as the runtime's check (lib/settings.ts LIMITS.timeoutMs). */
-  function validateTimeout(v, opt) {
-    if (typeof v === 'string' && /^\$\{[^}]+\}$/.test(v)) {
-      return true;
-    }
-    var n = Number(v);
-    if (v === '' || v === undefined || (Number.isFinite(n) && n >= 100 && n <= 600000)) {
-      return true;
-    }
-    return editor.common.refused(TYPE, 'timeout', opt);
-  }
-
-  function validatePollInterval(v, opt) {
-    var n = Number(v);
-    if (v === '' || v === undefined || (Number.isFinite(n) && n >= 0.1 && n <= 3600)) {
-      return true;
-    }
-    return editor.common.refused(TYPE, 'pollInterval', opt);
   }
 
   /** A version 4 UUID for the client identifier, also on plain http (no secure context). */
@@ -143,11 +111,9 @@
         .appendTo(status);
     }
 
-    function failure(answer, xhr, textStatus) {
-      if (answer && answer.error) {
-        return editor.common.words(TYPE, answer.error);
-      }
-      return editor.common.describeHttpFailure(TYPE, xhr, textStatus, function (key, vars) {
+    /** Asks the runtime; resolves with `{ ok, data, text }` (see common.js). */
+    function ask(path, body) {
+      return editor.common.call(TYPE, path, body, function (key, vars) {
         return _('test.' + key, vars);
       });
     }
@@ -181,62 +147,70 @@
     }
 
     function loadServers() {
-      editor.common
-        .postJson('plex-butler/servers', { id: node.id, draft: draft })
-        .done(function (answer) {
-          if (answer && answer.ok) {
-            accountServers = answer.servers || [];
-            fillServers();
-          } else {
-            show('error', failure(answer));
-          }
-        })
-        .fail(function (xhr, textStatus) {
-          show('error', failure(xhr.responseJSON, xhr, textStatus));
-        });
+      ask('plex-butler/servers', { id: node.id, draft: draft }).then(function (answer) {
+        if (answer.ok) {
+          accountServers = answer.data.servers || [];
+          fillServers();
+        } else {
+          show('error', answer.text);
+        }
+      });
     }
 
-    function useChosenToken() {
-      // The runtime holds the chosen server's token: the field says "saved", so that Done
-      // keeps it and Deploy sends nothing. Typing a token instead replaces it.
-      $('#node-config-input-token').val('__PWRD__');
-      // The address it was chosen for: kept by the runtime with Done, left as it is by Deploy.
-      $('#node-config-input-tokenFor').val('__PWRD__');
+    /**
+     * The token field as the runtime's answer says: `chosen`, the runtime holds the chosen
+     * server's token (the field says "saved", so that Done keeps it and Deploy sends nothing;
+     * typing a token instead replaces it); `cleared`, no saved token goes to this server.
+     */
+    function setTokenField(token) {
+      if (token === 'chosen') {
+        $('#node-config-input-token').val(SAVED_PASSWORD);
+        // The address it was chosen for: kept by the runtime with Done, left as it is by Deploy.
+        $('#node-config-input-tokenFor').val(SAVED_PASSWORD);
+      } else {
+        $('#node-config-input-token').val('');
+      }
     }
 
-    /** A server of the account, at the best address plex.tv lists or at one found on the LAN. */
-    function chooseServer(machineIdentifier, lanUrl) {
+    /**
+     * A server picked from the list: one of the account's (at the best address plex.tv lists,
+     * or at the one found on the LAN), or one found on the LAN. The runtime says where it
+     * answers and what becomes of the token field.
+     */
+    function chooseServer(machineIdentifier, lan) {
       show('pending', _('servers.finding'));
-      editor.common
-        .postJson('plex-butler/servers/choose', {
-          id: node.id,
-          draft: draft,
-          machineIdentifier: machineIdentifier,
-          url: lanUrl || '',
-          // An https LAN address typed here stays when plex.tv lists it for this server.
-          typedUrl: $('#node-config-input-url').val(),
-          ca: $('#node-config-input-ca').val(),
-          tls: tlsConfigId(),
-        })
-        .done(function (answer) {
-          if (!answer || !answer.ok) {
-            show('error', failure(answer));
-            return;
-          }
-          keptByDone.add(draft);
-          $('#node-config-input-url').val(answer.url).trigger('change');
-          $('#node-config-input-machineId').val(answer.machineIdentifier);
-          $('#node-config-input-plexDirectHash').val(answer.plexDirectHash || '');
-          $('#node-config-input-tlsMode').val(answer.tlsMode || 'verify');
-          useChosenToken();
-          if (!$('#node-config-input-name').val()) {
-            $('#node-config-input-name').val(answer.name);
-          }
-          show('ok', _('servers.chosen', { name: answer.name }));
-        })
-        .fail(function (xhr, textStatus) {
-          show('error', failure(xhr.responseJSON, xhr, textStatus));
-        });
+      ask('plex-butler/servers/choose', {
+        id: node.id,
+        draft: draft,
+        machineIdentifier: machineIdentifier,
+        url: lan ? lan.url : '',
+        // An https LAN address typed here stays when plex.tv lists it for this server.
+        typedUrl: $('#node-config-input-url').val(),
+        ca: $('#node-config-input-ca').val(),
+        tls: tlsConfigId(),
+      }).then(function (answer) {
+        if (!answer.ok) {
+          show('error', answer.text);
+          return;
+        }
+        var chosen = answer.data;
+        $('#node-config-input-url').val(chosen.url).trigger('change');
+        $('#node-config-input-machineId').val(chosen.machineIdentifier);
+        $('#node-config-input-plexDirectHash').val(chosen.plexDirectHash || '');
+        if (chosen.tlsMode) {
+          $('#node-config-input-tlsMode').val(chosen.tlsMode);
+        }
+        setTokenField(chosen.token);
+        if (chosen.token !== 'chosen') {
+          show('ok', _('servers.chosenNoToken', { name: lan ? lan.name : chosen.url }));
+          return;
+        }
+        keptByDone.add(draft);
+        if (!$('#node-config-input-name').val()) {
+          $('#node-config-input-name').val(chosen.name);
+        }
+        show('ok', _('servers.chosen', { name: chosen.name }));
+      });
     }
 
     function stopWaiting() {
@@ -255,18 +229,18 @@
           tabOutOfSight = true;
           show('notice', _('signIn.tabOutOfSight'));
         }
-        editor.common
-          .postJson('plex-butler/sign-in/status', { id: node.id, session: session })
-          .done(answered)
-          .fail(function (xhr, textStatus) {
-            stopWaiting();
-            show('error', failure(xhr.responseJSON, xhr, textStatus));
-          });
+        ask('plex-butler/sign-in/status', { id: node.id, session: session }).then(answered);
       }, 1000);
     }
 
     function answered(answer) {
-      if (!answer || answer.state === 'waiting') {
+      if (!answer.ok) {
+        stopWaiting();
+        show('error', answer.text);
+        return;
+      }
+      var signIn = answer.data;
+      if (signIn.state === 'waiting') {
         poll();
         return;
       }
@@ -274,23 +248,17 @@
       if (popup && !popup.closed) {
         popup.close();
       }
-      if (answer.state === 'signed-in') {
+      if (signIn.state === 'signed-in') {
         keptByDone.add(draft);
-        show('ok', editor.common.words(TYPE, answer));
+        show('ok', editor.common.words(TYPE, signIn));
         loadServers();
       } else {
-        show('error', editor.common.words(TYPE, answer));
+        show('error', editor.common.words(TYPE, signIn));
       }
     }
 
     function end() {
-      editor.common
-        .postJson('plex-butler/sign-in/cancel', { id: node.id, session: session })
-        .done(answered)
-        .fail(function (xhr, textStatus) {
-          stopWaiting();
-          show('error', failure(xhr.responseJSON, xhr, textStatus));
-        });
+      ask('plex-butler/sign-in/cancel', { id: node.id, session: session }).then(answered);
     }
 
     button.on('click', function (event) {
@@ -300,38 +268,31 @@
       tabOutOfSight = false;
       button.prop('disabled', true);
       show('pending', _('signIn.starting'));
-      editor.common
-        .postJson('plex-butler/sign-in', {
-          id: node.id,
-          draft: draft,
-          clientId: $('#node-config-input-clientId').val(),
-        })
-        .done(function (answer) {
-          if (!answer || !answer.ok) {
-            if (popup) popup.close();
-            stopWaiting();
-            show('error', failure(answer));
-            return;
-          }
-          session = answer.session;
-          if (popup) {
-            popup.location.href = answer.authUrl;
-            show('pending', _('signIn.waiting'));
-          } else {
-            show('pending', _('signIn.popupBlocked'));
-            $('<a>')
-              .attr({ href: answer.authUrl, target: '_blank', rel: 'noopener' })
-              .text(' ' + _('signIn.open'))
-              .appendTo(status);
-          }
-          cancelButton.show();
-          poll();
-        })
-        .fail(function (xhr, textStatus) {
+      ask('plex-butler/sign-in', {
+        id: node.id,
+        draft: draft,
+        clientId: $('#node-config-input-clientId').val(),
+      }).then(function (answer) {
+        if (!answer.ok) {
           if (popup) popup.close();
           stopWaiting();
-          show('error', failure(xhr.responseJSON, xhr, textStatus));
-        });
+          show('error', answer.text);
+          return;
+        }
+        session = answer.data.session;
+        if (popup) {
+          popup.location.href = answer.data.authUrl;
+          show('pending', _('signIn.waiting'));
+        } else {
+          show('pending', _('signIn.popupBlocked'));
+          $('<a>')
+            .attr({ href: answer.data.authUrl, target: '_blank', rel: 'noopener' })
+            .text(' ' + _('signIn.open'))
+            .appendTo(status);
+        }
+        cancelButton.show();
+        poll();
+      });
     });
 
     cancelButton.hide().on('click', function (event) {
@@ -344,20 +305,7 @@
       var value = serverSelect.val() || '';
       if (value.indexOf('lan:') === 0) {
         var found = lanServers[Number(value.slice(4))];
-        var ofAccount = accountServers.some(function (server) {
-          return server.machineIdentifier === found.machineIdentifier;
-        });
-        if (ofAccount) {
-          // The account's own server, on the LAN: its token goes to this address.
-          chooseServer(found.machineIdentifier, found.url);
-          return;
-        }
-        $('#node-config-input-url').val(found.url).trigger('change');
-        $('#node-config-input-machineId').val(found.machineIdentifier);
-        $('#node-config-input-plexDirectHash').val('');
-        // A token saved for another address must not go to this one with the next deploy.
-        $('#node-config-input-token').val('');
-        show('ok', _('servers.chosenNoToken', { name: found.name }));
+        chooseServer(found.machineIdentifier, found);
       } else if (value.indexOf('account:') === 0) {
         chooseServer(value.slice(8));
       }
@@ -381,28 +329,21 @@
       event.preventDefault();
       discoverButton.prop('disabled', true);
       show('pending', _('servers.searching'));
-      editor.common
-        .postJson('plex-butler/discover', {})
-        .done(function (answer) {
-          if (!answer || !answer.ok) {
-            show('error', failure(answer));
-            return;
-          }
-          lanServers = answer.servers || [];
-          fillServers();
-          show(
-            lanServers.length > 0 ? 'ok' : 'error',
-            lanServers.length > 0
-              ? _('servers.found', { count: lanServers.length })
-              : _('servers.noneFound'),
-          );
-        })
-        .fail(function (xhr, textStatus) {
-          show('error', failure(xhr.responseJSON, xhr, textStatus));
-        })
-        .always(function () {
-          discoverButton.prop('disabled', false);
-        });
+      ask('plex-butler/discover', {}).then(function (answer) {
+        discoverButton.prop('disabled', false);
+        if (!answer.ok) {
+          show('error', answer.text);
+          return;
+        }
+        lanServers = answer.data.servers || [];
+        fillServers();
+        show(
+          lanServers.length > 0 ? 'ok' : 'error',
+          lanServers.length > 0
+            ? _('servers.found', { count: lanServers.length })
+            : _('servers.noneFound'),
+        );
+      });
     });
 
     fillServers();
@@ -419,45 +360,37 @@
     };
 
     // --- client identifier: kept once there; the runtime's own when the saved one is unset --
+    // --- a config as this release reads it: its client identifier (the one the runtime uses,
+    // or would; a new one only if that cannot be had) and, for a config of release 0.1.0, the
+    // certificate mode its "verify" box meant -----------------------------------------------
     var clientIdInput = $('#node-config-input-clientId');
-    var current = (node.version || 1) >= editor.common.CONFIG_VERSION;
+    var current = (node.version || 1) >= editor.common.rules().configVersion;
     if (!clientIdInput.val() || !current) {
-      // What the runtime uses (or would) for this node; a new one only if that cannot be had.
       editor.common
-        .postJson('plex-butler/client-id', {
+        .call(TYPE, 'plex-butler/migrate', {
           id: node.id,
           clientId: clientIdInput.val(),
+          tlsMode: node.tlsMode,
+          verifyTls: node.verifyTls,
           version: node.version,
         })
-        .done(function (answer) {
-          clientIdInput.val(answer && answer.clientId ? answer.clientId : randomUuid());
-        })
-        .fail(function () {
-          if (!clientIdInput.val()) {
-            clientIdInput.val(randomUuid());
+        .then(function (answer) {
+          var migrated = answer.ok ? answer.data : {};
+          clientIdInput.val(migrated.clientId || clientIdInput.val() || randomUuid());
+          if (migrated.tlsMode && !node.tlsMode) {
+            $('#node-config-input-tlsMode').val(migrated.tlsMode);
           }
         });
     }
 
-    // --- numbers: fill the defaults in when the fields are empty ----------------------
-    if ($('#node-config-input-timeout').val() === '') {
-      $('#node-config-input-timeout').val(10000);
-    }
-    if ($('#node-config-input-retries').val() === '') {
-      $('#node-config-input-retries').val(2);
-    }
-    if ($('#node-config-input-pollInterval').val() === '') {
-      $('#node-config-input-pollInterval').val(5);
-    }
+    // --- numbers: fill the runtime's defaults in when the fields are empty ------------------
+    editor.common.fillNumber('#node-config-input-timeout', 'timeout');
+    editor.common.fillNumber('#node-config-input-retries', 'retries');
+    editor.common.fillNumber('#node-config-input-pollInterval', 'pollInterval');
 
     var draft = randomUuid();
     drafts.set(node.id, draft);
     prepareSignIn(node, _, draft);
-
-    // --- a config of release 0.1.0 had a "verify" box: the same choice as a mode -----------
-    if (!node.tlsMode) {
-      $('#node-config-input-tlsMode').val(editor.common.tlsModeOf(node));
-    }
 
     // --- TLS rows only make sense for https (or a URL from an environment variable) ----
     var urlInput = $('#node-config-input-url');
@@ -519,22 +452,17 @@
       testButton.prop('disabled', true);
       showResult('pending', _('test.testing'));
       editor.common
-        .postJson('plex-butler/test-connection', body)
-        .done(function (answer) {
-          if (answer && answer.ok === true) {
-            showResult('ok', editor.common.words(TYPE, answer) || _('test.ok'));
-          } else if (answer && typeof answer.message === 'string') {
-            showResult('error', editor.common.words(TYPE, answer));
-          } else {
-            showResult('error', _('test.failed', { message: _('test.badAnswer') }));
-          }
-        })
-        .fail(function (xhr, textStatus) {
-          var message = editor.common.describeHttpFailure(TYPE, xhr, textStatus, sayTest, true);
-          showResult('error', _('test.failed', { message: message }));
-        })
-        .always(function () {
+        .call(TYPE, 'plex-butler/test-connection', body, sayTest, true)
+        .then(function (answer) {
           testButton.prop('disabled', false);
+          if (answer.ok) {
+            showResult('ok', editor.common.words(TYPE, answer.data) || _('test.ok'));
+          } else if (answer.code) {
+            // The runtime's own reason, from the server: the words say it all.
+            showResult('error', answer.text);
+          } else {
+            showResult('error', _('test.failed', { message: answer.text }));
+          }
         });
     });
   }
@@ -551,9 +479,9 @@
         machineId: { value: '' },
         plexDirectHash: { value: '' },
         ca: { value: '' },
-        timeout: { value: 10000, validate: validateTimeout },
-        retries: { value: 2, validate: validateRetries },
-        pollInterval: { value: 5, validate: validatePollInterval },
+        timeout: editor.common.numberDefault(TYPE, 'timeout'),
+        retries: editor.common.numberDefault(TYPE, 'retries'),
+        pollInterval: editor.common.numberDefault(TYPE, 'pollInterval'),
       };
     },
 
@@ -587,12 +515,12 @@
       if (!draft) {
         return false;
       }
-      editor.common.postJson('plex-butler/servers/keep', {
+      editor.common.call(TYPE, 'plex-butler/servers/keep', {
         id: this.id,
         draft: draft,
         // The chosen server's token is kept only for the chosen server's address.
         url: $('#node-config-input-url').val(),
-        withServerToken: $('#node-config-input-token').val() === '__PWRD__',
+        withServerToken: $('#node-config-input-token').val() === SAVED_PASSWORD,
       });
       // The runtime's credentials change with Done even when no field did: the node counts as
       // changed, so that the next deploy (of modified nodes too) restarts it with them.
@@ -607,7 +535,7 @@
       drafts.delete(this.id);
       if (draft) {
         keptByDone.delete(draft);
-        editor.common.postJson('plex-butler/servers/forget', { id: this.id, draft: draft });
+        editor.common.call(TYPE, 'plex-butler/servers/forget', { id: this.id, draft: draft });
       }
     },
   };

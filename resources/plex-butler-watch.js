@@ -5,14 +5,6 @@
   var TYPE = 'plex-butler-watch';
   var editor = (window.PlexButlerEditor = window.PlexButlerEditor || {});
 
-  function validateRate(v, opt) {
-    var n = Number(v);
-    if (v === '' || v === undefined || (Number.isFinite(n) && n > 0 && n <= 86400)) {
-      return true;
-    }
-    return editor.common.refused(TYPE, 'rate', opt);
-  }
-
   editor.watch = {
     defaults: function () {
       return {
@@ -22,7 +14,7 @@
         typePrefix: { value: '' },
         titleContains: { value: '' },
         updates: { value: 'all' },
-        rate: { value: 5, validate: validateRate },
+        rate: editor.common.numberDefault(TYPE, 'updateInterval', 'rate'),
       };
     },
 
@@ -54,9 +46,7 @@
       if (!updates.val()) {
         updates.val('all');
       }
-      if ($('#node-input-rate').val() === '') {
-        $('#node-input-rate').val(5);
-      }
+      editor.common.fillNumber('#node-input-rate', 'updateInterval');
       var toggle = function () {
         rateRow.toggle(updates.val() === 'limit');
       };

@@ -21,7 +21,10 @@
         ok = true;
       } else if (taskType === 'str') {
         // empty: the name comes from msg.task or msg.payload
-        ok = value === '' || /^[A-Za-z][A-Za-z0-9]*$/.test(value) || /^\$\{[^}]+\}$/.test(value);
+        ok =
+          value === '' ||
+          new RegExp(editor.common.rules().taskNamePattern).test(value) ||
+          /^\$\{[^}]+\}$/.test(value);
       } else if (taskType === 'msg' || taskType === 'flow' || taskType === 'global') {
         ok = value !== '' && RED.utils.validatePropertyExpression(value);
       } else if (taskType === 'env') {
@@ -33,16 +36,6 @@
     };
   }
 
-  function waitTimeoutValidator(type) {
-    return function (v, opt) {
-      var n = Number(v);
-      if (v === '' || v === undefined || (Number.isFinite(n) && n > 0 && n <= 10080)) {
-        return true;
-      }
-      return editor.common.refused(type, 'waitTimeout', opt);
-    };
-  }
-
   /** The dialog: the task field with the server's task list, and start's wait options. */
   function prepareDialog(node) {
     $('#node-input-taskType').data('plex-butler-node', node.id);
@@ -51,7 +44,7 @@
     };
     // Offline fallback only: the server's live list (GET /butler) is the authority. The runtime
     // exports lib's STATIC_TASK_NAMES with the server node's settings.
-    var STATIC_TASKS = (RED.settings.plexButlerServerTaskNames || []).map(function (name) {
+    var STATIC_TASKS = editor.common.rules().taskNames.map(function (name) {
       return { name: name };
     });
 
@@ -147,8 +140,11 @@
         body = {
           server: serverId,
           url: config.url,
-          // The same certificate settings as the server dialog's Test connection sends.
-          tlsMode: editor.common.tlsModeOf(config),
+          // The same certificate settings as the server dialog's Test connection sends, as
+          // saved (the runtime reads a config of release 0.1.0 as this release does).
+          tlsMode: config.tlsMode,
+          verifyTls: config.verifyTls,
+          version: config.version,
           tls: config.tls,
           plexDirectHash: config.plexDirectHash,
           ca: config.ca,
@@ -178,38 +174,19 @@
       }
       note.text(_('list.loading'));
       refreshButton.prop('disabled', true).find('i').addClass('fa-spin');
-      editor.common
-        .postJson('plex-butler/tasks', body)
-        .done(function (answer) {
-          if (thisRequest !== requestNumber) {
-            return;
-          }
-          var list = answer && Array.isArray(answer.tasks) ? answer.tasks : [];
-          if (list.length === 0) {
-            fill(STATIC_TASKS);
-            showOffline(editor.common.words(node.type, answer && answer.error));
-          } else if (answer.source === 'static') {
-            fill(list);
-            showOffline(editor.common.words(node.type, answer.error));
-          } else {
-            fill(list);
-            note.text(_('list.live', { count: list.length }));
-          }
-        })
-        .fail(function (xhr, textStatus) {
-          if (thisRequest !== requestNumber) {
-            return;
-          }
-          fill(STATIC_TASKS);
-          showOffline(
-            editor.common.describeHttpFailure(node.type, xhr, textStatus, sayList, false),
-          );
-        })
-        .always(function () {
-          if (thisRequest === requestNumber) {
-            refreshButton.prop('disabled', false).find('i').removeClass('fa-spin');
-          }
-        });
+      editor.common.call(node.type, 'plex-butler/tasks', body, sayList).then(function (answer) {
+        if (thisRequest !== requestNumber) {
+          return;
+        }
+        refreshButton.prop('disabled', false).find('i').removeClass('fa-spin');
+        var list = answer.data && Array.isArray(answer.data.tasks) ? answer.data.tasks : [];
+        fill(list.length > 0 ? list : STATIC_TASKS);
+        if (answer.ok && list.length > 0) {
+          note.text(_('list.live', { count: list.length }));
+        } else {
+          showOffline(answer.text);
+        }
+      });
     }
 
     taskSelect.on('change', function () {
@@ -267,9 +244,7 @@
         $('.node-input-wait-row').toggle(waiting);
         $('#node-input-outputs').val(waiting ? 2 : 1);
       };
-      if ($('#node-input-waitTimeout').val() === '') {
-        $('#node-input-waitTimeout').val(60);
-      }
+      editor.common.fillNumber('#node-input-waitTimeout', 'waitTimeout');
       waitBox.on('change', toggleWait);
       toggleWait();
     }
@@ -286,7 +261,7 @@
       };
       if (type === WAITING_TYPE) {
         defaults.wait = { value: false };
-        defaults.waitTimeout = { value: 60, validate: waitTimeoutValidator(type) };
+        defaults.waitTimeout = editor.common.numberDefault(type, 'waitTimeout');
         defaults.waitType = { value: '' };
         defaults.waitTitle = { value: '' };
         defaults.outputs = { value: 1 };

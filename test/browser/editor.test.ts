@@ -20,8 +20,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { derivedClientId } from '../../nodes/client-id';
-import { CONFIG_VERSION } from '../../nodes/migrations';
+import { derivedClientId } from '../../nodes/server/client-id';
+import { CONFIG_VERSION } from '../../nodes/core/migrations';
 import { REPO_ROOT, startNodeRed, type NodeRedProcess } from '../../scripts/node-red-process';
 import {
   DEFAULT_TASKS,

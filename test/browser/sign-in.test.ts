@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { REPO_ROOT, startNodeRed, type NodeRedProcess } from '../../scripts/node-red-process';
-import { tokenBinding } from '../../nodes/sign-in';
+import { tokenBinding } from '../../nodes/server/token-policy';
 import type { PlexSimulator } from '../../simulator';
 import {
   ACCOUNT_TOKEN,

@@ -20,6 +20,7 @@ import {
   startNodeRed,
   type NodeRedProcess,
 } from '../../scripts/node-red-process';
+import { flatAnswer } from '../support/editor-answer';
 import { startSimulator } from '../support/simulator';
 import { NODE_TYPES } from '../support/node-types';
 
@@ -476,7 +477,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
         const before = sim.exchanges.length;
         const allowed = await postJson(url, settings, bearer);
         assert.equal(allowed.status, 200);
-        const body = (await allowed.json()) as {
+        const body = flatAnswer(await allowed.json()) as {
           ok?: boolean;
           taskCount?: number;
           source?: string;

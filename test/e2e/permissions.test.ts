@@ -16,6 +16,7 @@ import {
   startNodeRed,
   type NodeRedProcess,
 } from '../../scripts/node-red-process';
+import { flatAnswer } from '../support/editor-answer';
 import { startSimulator } from '../support/simulator';
 
 const TOKEN = 'perm-Tok3n-5a5a';
@@ -123,7 +124,7 @@ describe('editor routes and permissions (Node-RED with adminAuth)', function () 
     });
     // Node-RED's own refusals are plain text ("Unauthorized"); our answers are JSON.
     const json = (response.headers.get('content-type') ?? '').includes('json');
-    const answer = json ? ((await response.json()) as Record<string, unknown>) : {};
+    const answer = json ? flatAnswer(await response.json()) : {};
     return { status: response.status, body: answer };
   }
 

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { DEFAULT_TASKS, type PlexSimulator } from '../../simulator';
 import { STATIC_TASK_NAMES } from '../../lib';
+import { flatAnswer } from '../support/editor-answer';
 import { startSimulator } from '../support/simulator';
 import { helper, loadFlow } from '../support/node-red-helper';
 
@@ -59,7 +60,7 @@ describe('server config admin endpoints', () => {
     body: Record<string, unknown>,
   ): Promise<{ status: number; body: T; text: string }> {
     const response = await helper.request().post(path).send(body);
-    return { status: response.status, body: response.body as T, text: response.text };
+    return { status: response.status, body: flatAnswer(response.body) as T, text: response.text };
   }
 
   describe('POST /plex-butler/tasks (the task dropdown)', () => {

@@ -7,8 +7,13 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { derivedClientId } from '../../nodes/client-id';
-import { CONFIG_VERSION, SHARED_EXAMPLE_CLIENT_ID, migrateConfig } from '../../nodes/migrations';
+import { derivedClientId } from '../../nodes/server/client-id';
+import { editorRules } from '../../nodes/server/editor-contract';
+import {
+  CONFIG_VERSION,
+  SHARED_EXAMPLE_CLIENT_ID,
+  migrateConfig,
+} from '../../nodes/core/migrations';
 import type { PlexSimulator } from '../../simulator';
 import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
@@ -248,9 +253,10 @@ describe('flows saved by release 0.1.0', function () {
       }
     });
 
-    it('the editor saves the version the runtime reads', () => {
+    it('the editor saves the version the runtime reads, and holds no copy of it', () => {
+      assert.equal(editorRules().configVersion, CONFIG_VERSION);
       const editor = readFileSync(join(__dirname, '../../resources/common.js'), 'utf8');
-      assert.match(editor, new RegExp(`CONFIG_VERSION: ${CONFIG_VERSION},`));
+      assert.doesNotMatch(editor, /CONFIG_VERSION|version\W+\d/);
     });
   });
 });

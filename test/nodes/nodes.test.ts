@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { PlexSimulator } from '../../simulator';
 import { STATIC_TASK_NAMES } from '../../lib';
-import { derivedClientId } from '../../nodes/client-id';
+import { derivedClientId } from '../../nodes/server/client-id';
 import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
 import { selfSignedCertificate } from '../support/tls';

@@ -23,8 +23,11 @@ const STEPS: Record<string, Step[]> = {
     (config) => ({
       ...config,
       clientId: config.clientId === SHARED_EXAMPLE_CLIENT_ID ? '' : config.clientId,
-      // The "Verify TLS certificate" box became a choice of three.
-      tlsMode: config.verifyTls === false || config.verifyTls === 'false' ? 'off' : 'verify',
+      // The "Verify TLS certificate" box became a choice of three (a mode already chosen, as
+      // in an open dialog's values, stays).
+      tlsMode:
+        config.tlsMode ||
+        (config.verifyTls === false || config.verifyTls === 'false' ? 'off' : 'verify'),
     }),
   ],
 };

@@ -5,13 +5,19 @@
  * the config node's credentials only when the dialog is closed with Done, and forgotten when it
  * is cancelled. The tokens never leave the runtime: the editor learns names and states.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { NodeAPI } from 'node-red';
-import { ButlerError, PlexTvClient, message, type MessageRef, type PlexTvOptions } from '../lib';
-import { asButlerError } from './common';
+import { ButlerError, PlexTvClient, message, type MessageRef, type PlexTvOptions } from '../../lib';
+import { asButlerError } from '../core/words';
+import {
+  serverToKeep,
+  tokenBinding,
+  type ChosenServer,
+  type StoredCredentials,
+} from './token-policy';
 
-/** Node-RED settings (settings.js `plexButler`): the addresses, real ones by default. */
-export interface PlexButlerSettings {
+/** Node-RED's runtime settings (settings.js `plexButler`): the addresses, real ones by default. */
+export interface PlexButlerRuntimeSettings {
   plexTvUrl?: string;
   appUrl?: string;
   /** host:port for GDM searches; default the multicast group 239.0.0.250:32414. */
@@ -55,43 +61,6 @@ const DRAFT_IDLE_MS = 60 * 60_000;
 /** What the editor makes a draft's id from: a UUID. */
 const DRAFT_ID = /^[0-9A-Za-z-]{8,64}$/;
 
-/** A server config's credentials, as Node-RED keeps them on the runtime side. */
-export interface StoredCredentials {
-  token?: string;
-  /** The plex.tv token of a sign-in: lists the account's servers, finds a moved one again. */
-  accountToken?: string;
-  /** Which address a token chosen from the account was kept for: see tokenBinding. */
-  tokenFor?: string;
-}
-
-function digestOf(token: string): string {
-  return createHash('sha256').update(token).digest('hex').slice(0, 16);
-}
-
-/**
- * A token chosen from the account belongs to one address. Kept beside it in the credentials
- * (with a digest of the token, so that a token typed later is not bound by it), this holds
- * even when Done was followed by discarding the editor's changes: the credentials are saved
- * with the next deploy of anything, the URL may then still be the old one.
- */
-export function tokenBinding(url: string, token: string): string {
-  return `${digestOf(token)} ${url}`;
-}
-
-/** The address the saved token was chosen for, when that is not `url`. */
-export function tokenBoundElsewhere(saved: StoredCredentials, url: string): string | undefined {
-  const [digest, boundUrl] = (saved.tokenFor ?? '').split(' ');
-  if (!digest || !boundUrl || !saved.token || digest !== digestOf(saved.token)) return undefined;
-  return boundUrl === url ? undefined : boundUrl;
-}
-
-/** A server chosen from the account in a dialog: its address and the token that goes there. */
-export interface ChosenServer {
-  url: string;
-  token: string;
-  machineIdentifier: string;
-}
-
 /** What one opening of a server config dialog holds on the runtime side, until Done or Cancel. */
 interface Draft {
   configId: string;
@@ -111,7 +80,7 @@ export class SignIns {
 
   constructor(
     private readonly RED: NodeAPI,
-    private readonly settings: () => PlexButlerSettings,
+    private readonly settings: () => PlexButlerRuntimeSettings,
     private readonly plexTvOptions: (clientIdentifier: string) => PlexTvOptions,
   ) {}
 
@@ -210,10 +179,7 @@ export class SignIns {
       return undefined;
     }
     const current = (this.RED.nodes.getCredentials(configId) ?? {}) as StoredCredentials;
-    const server =
-      withServerToken && draft.server !== undefined && draft.server.url === dialogUrl
-        ? draft.server
-        : undefined;
+    const server = serverToKeep(draft.server, withServerToken, dialogUrl);
     void this.RED.nodes.addCredentials(configId, {
       ...current,
       ...(draft.accountToken !== undefined ? { accountToken: draft.accountToken } : {}),
