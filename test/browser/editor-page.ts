@@ -32,6 +32,9 @@ export function launchBrowser(): Promise<Browser> {
  * Opens the editor in a fresh browser context (own storage, so the language and the editor's
  * remembered state never leak between tests) and waits until it is ready for a user.
  */
+/** Script errors each open page's editor threw. */
+const pageErrors = new WeakMap<Page, Error[]>();
+
 export async function openEditor(
   browser: Browser,
   url: string,
@@ -42,6 +45,8 @@ export async function openEditor(
     locale: options.locale ?? 'en-US',
   });
   const page = await context.newPage();
+  // A script error in the editor is a failure of ours even where the page still looks right.
+  page.on('pageerror', (error) => pageErrors.set(page, [...(pageErrors.get(page) ?? []), error]));
   page.setDefaultTimeout(DEFAULT_WAIT_MS);
   await page.goto(`${url}/`);
   // The palette is filled once every node type has been registered...
@@ -52,8 +57,14 @@ export async function openEditor(
   return page;
 }
 
+/** Closes the page; throws when the editor's scripts threw while it was open. */
 export async function closePage(page: Page | undefined): Promise<void> {
-  if (page) await page.context().close();
+  if (!page) return;
+  await page.context().close();
+  const errors = pageErrors.get(page) ?? [];
+  if (errors.length > 0) {
+    throw new Error(`the editor threw: ${errors.map((error) => error.message).join('; ')}`);
+  }
 }
 
 export function paletteNode(page: Page, type: string): Locator {

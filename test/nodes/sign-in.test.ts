@@ -16,6 +16,7 @@ import {
   type PlexWorld,
 } from '../support/plex-world';
 import { closedPort } from '../support/ports';
+import { flatAnswer } from '../support/editor-answer';
 import { startSimulator } from '../support/simulator';
 import {
   TEST_USER_DIR,
@@ -105,7 +106,7 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
   async function post(path: string, body: Record<string, unknown>): Promise<Answer> {
     const response = await helper.request().post(path).send(body);
     answers.push(response.text);
-    return response.body as Answer;
+    return flatAnswer(response.body) as Answer;
   }
 
   /** Signs in within the dialog `draft`, approving on plex.tv; returns the draft. */
@@ -592,6 +593,21 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
     assert.equal(status.status, 404);
   });
 
+  it('a sign-in waiting when the runtime stops stops asking plex.tv', async () => {
+    await post('/plex-butler/sign-in', { id: CONFIG_ID, draft: randomUUID(), clientId: CLIENT_ID });
+    // It polls (every 200 ms here) while it waits...
+    const before = world.plexTv.stats.pinChecks;
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    assert.ok(world.plexTv.stats.pinChecks > before, 'the sign-in polls while it waits');
+    // ...until the runtime stops its flows (not a deploy): then the dialog state is closed.
+    await helper.unload();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const afterStop = world.plexTv.stats.pinChecks;
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    assert.equal(world.plexTv.stats.pinChecks, afterStop, 'no PIN check after the stop');
+    await loadFlow([{ id: 'tab', type: 'tab' }]);
+  });
+
   it('refuses a request without a dialog id', async () => {
     for (const path of [
       '/plex-butler/sign-in',
@@ -733,10 +749,10 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
       assert.equal(world.home.exchanges.at(-1)?.path, '/butler');
       assert.match(lastStatus('node')?.text ?? '', /^22 tasks/);
       const server = helper.getNode(CONFIG_ID) as unknown as {
-        baseUrl: string;
+        connection: { baseUrl: string };
         log: { args: unknown[][] };
       };
-      assert.equal(server.baseUrl, world.home.url);
+      assert.equal(server.connection.baseUrl, world.home.url);
       assert.ok(
         server.log.args.some(([text]) => /answers at a new address/.test(String(text))),
         'the move is logged',
@@ -754,7 +770,8 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
       helper.getNode('node').receive({});
       assert.equal((await caught).error.code, 'tls-error');
       assert.equal(
-        (helper.getNode(CONFIG_ID) as unknown as { baseUrl: string }).baseUrl,
+        (helper.getNode(CONFIG_ID) as unknown as { connection: { baseUrl: string } }).connection
+          .baseUrl,
         world.plexDirectUrl,
       );
       assert.deepEqual(
