@@ -1,10 +1,10 @@
 /**
  * The butler schedule node in a Node-RED runtime: reads, writes exactly what a message asks
  * for (one PUT, then a read-back), refuses anything else before a request, and the task
- * switches it sets are what get tasks shows.
+ * switches it sets are what get tasks shows; the behaviours of the heavy work the same way.
  */
 import { strict as assert } from 'node:assert';
-import type { PlexSimulator } from '../../simulator';
+import { defaultSettings, type PlexSimulator } from '../../simulator';
 import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
 import { waitUntil } from '../support/wait';
@@ -23,6 +23,7 @@ interface ScheduleMessage {
   payload: {
     window: { startHour: number; endHour: number };
     tasks: Record<string, boolean>;
+    behaviors: Record<string, string>;
     backupPath: string;
     settings: Array<{ id: string; value: unknown }>;
   };
@@ -99,6 +100,15 @@ describe('plex-butler-schedule', function () {
     const read = await run(Date.now());
     assert.deepEqual(read.payload.window, { startHour: 2, endHour: 5 });
     assert.equal(read.payload.tasks.DeepMediaAnalysis, true);
+    assert.deepEqual(read.payload.behaviors, {
+      GenerateBIFBehavior: 'never',
+      GenerateChapterThumbBehavior: 'scheduled',
+      LoudnessAnalysisBehavior: 'scheduled',
+      GenerateIntroMarkerBehavior: 'asap',
+      GenerateCreditsMarkerBehavior: 'asap',
+      GenerateVADBehavior: 'scheduled',
+      MusicAnalysisBehavior: 'scheduled',
+    });
     assert.equal(read.topic, 'weekend');
     assert.deepEqual(read.updated, []);
     assert.equal(puts(), 0);
@@ -190,6 +200,76 @@ describe('plex-butler-schedule', function () {
     assert.equal(task?.enabled, false);
   });
 
+  it('behaviours with a window and a switch: one PUT of them all, read back, nothing else changed', async () => {
+    await load();
+    const before = new Map(sim.preferences.list().map((setting) => [setting.id, setting.value]));
+    const written = await run({
+      window: { endHour: 6 },
+      tasks: { UpgradeMediaAnalysis: false },
+      behaviors: {
+        GenerateIntroMarkerBehavior: 'scheduled',
+        LoudnessAnalysisBehavior: 'never',
+        GenerateBIFBehavior: 'never',
+      },
+    });
+    assert.equal(puts(), 1);
+    const put = sim.exchanges.find((exchange) => exchange.method === 'PUT');
+    assert.equal(
+      put?.url,
+      '/:/prefs?ButlerEndHour=6&ButlerTaskUpgradeMediaAnalysis=false' +
+        '&GenerateIntroMarkerBehavior=scheduled&LoudnessAnalysisBehavior=never&GenerateBIFBehavior=never',
+    );
+    assert.equal(sim.exchanges.at(-1)?.path, '/:/prefs', 'read back after the change');
+    assert.equal(written.payload.behaviors.GenerateIntroMarkerBehavior, 'scheduled');
+    assert.equal(written.payload.behaviors.LoudnessAnalysisBehavior, 'never');
+    assert.equal(written.payload.behaviors.GenerateCreditsMarkerBehavior, 'asap');
+    // GenerateBIFBehavior was never already: sent, but not updated.
+    assert.deepEqual(written.updated, [
+      'ButlerEndHour',
+      'ButlerTaskUpgradeMediaAnalysis',
+      'GenerateIntroMarkerBehavior',
+      'LoudnessAnalysisBehavior',
+    ]);
+    const changed = sim.preferences
+      .list()
+      .filter((setting) => before.get(setting.id) !== setting.value)
+      .map((setting) => setting.id);
+    assert.deepEqual(changed.sort(), [...written.updated].sort(), 'nothing else changed');
+  });
+
+  it("a server's own behaviour values: one this package does not know is shown and set as it is", async () => {
+    await sim.stop();
+    sim = await startSimulator({
+      token: TOKEN,
+      settings: defaultSettings()
+        .filter((setting) => setting.id !== 'GenerateIntroMarkerBehavior')
+        .map((setting) =>
+          setting.id === 'GenerateBIFBehavior'
+            ? {
+                ...setting,
+                value: 'idle',
+                enumValues: `${setting.enumValues ?? ''}|idle:when the server is idle`,
+              }
+            : setting,
+        ),
+    });
+    await load();
+    const read = await run('read');
+    assert.equal(read.payload.behaviors.GenerateBIFBehavior, 'idle');
+    assert.equal('GenerateIntroMarkerBehavior' in read.payload.behaviors, false);
+    const written = await run({ behaviors: { GenerateBIFBehavior: 'scheduled' } });
+    assert.equal(written.payload.behaviors.GenerateBIFBehavior, 'scheduled');
+    assert.equal(
+      (await run({ behaviors: { GenerateBIFBehavior: 'idle' } })).payload.behaviors
+        .GenerateBIFBehavior,
+      'idle',
+    );
+    const error = await refusal({ behaviors: { GenerateIntroMarkerBehavior: 'never' } });
+    assert.equal(error.code, 'invalid-setting');
+    assert.match(error.message, /the server has no behaviour "GenerateIntroMarkerBehavior"/);
+    assert.doesNotMatch(error.message, /Behaviours: .*GenerateIntroMarkerBehavior/);
+  });
+
   for (const [name, payload, words] of [
     [
       'another server setting',
@@ -203,6 +283,21 @@ describe('plex-butler-schedule', function () {
       /"FriendlyName" is not part of the Butler schedule/,
     ],
     ['a mistyped task', { tasks: { OptimiseDatabase: false } }, /Did you mean OptimizeDatabase\?/],
+    [
+      'an unknown behaviour',
+      { window: { startHour: 1 }, behaviors: { GenerateThumbsBehavior: 'never' } },
+      /no behaviour "GenerateThumbsBehavior"\..* Behaviours: GenerateBIFBehavior, GenerateChapterThumbBehavior, LoudnessAnalysisBehavior, GenerateIntroMarkerBehavior, GenerateCreditsMarkerBehavior, GenerateVADBehavior, MusicAnalysisBehavior$/,
+    ],
+    [
+      'a behaviour value not allowed',
+      { behaviors: { GenerateBIFBehavior: 'never', MusicAnalysisBehavior: 'later' } },
+      /MusicAnalysisBehavior cannot be "later": allowed is never, scheduled, asap/,
+    ],
+    [
+      'another server setting as a behaviour',
+      { behaviors: { FriendlyName: 'pwned' } },
+      /no behaviour "FriendlyName"/,
+    ],
   ] as const) {
     it(`${name}: invalid-setting, and no PUT at all`, async () => {
       await load();
@@ -221,6 +316,11 @@ describe('plex-butler-schedule', function () {
     const error = await refusal({ settings: { GdmEnabled: false } });
     assert.match(error.message, /"GdmEnabled" ist keine Butler-Einstellung/);
     assert.equal(lastStatus('node')?.text, 'Einstellung ungültig');
+    const behaviour = await refusal({ behaviors: { GenerateBifBehavior: 'never' } });
+    assert.match(
+      behaviour.message,
+      /keine Verhaltens-Einstellung "GenerateBifBehavior"\. Meinten Sie GenerateBIFBehavior\?/,
+    );
   });
 
   it('a read while another client changed the window shows the change', async () => {
