@@ -4,11 +4,15 @@
  * switches it sets are what get tasks shows; the behaviours of the heavy work the same way.
  */
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { defaultSettings, type PlexSimulator } from '../../simulator';
 import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
 import { waitUntil } from '../support/wait';
 import {
+  allNodes,
+  NODE_RED_MODULE,
   helper,
   lastStatus,
   loadFlow,
@@ -18,6 +22,23 @@ import {
 } from '../support/node-red-helper';
 
 const TOKEN = 'tok-ScheduleNode-8080';
+
+/** Core nodes the examples use, from the Node-RED under test. */
+const coreNodes = path.join(
+  path.dirname(
+    require.resolve('@node-red/nodes/package.json', {
+      paths: [path.dirname(require.resolve(NODE_RED_MODULE))],
+    }),
+  ),
+  'core',
+);
+/* eslint-disable @typescript-eslint/no-require-imports -- Node-RED loads nodes as CommonJS functions */
+const exampleNodes = [
+  require(path.join(coreNodes, 'common/20-inject')),
+  require(path.join(coreNodes, 'common/90-comment')),
+  require(path.join(coreNodes, 'function/15-change')),
+];
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 interface ScheduleMessage {
   payload: {
@@ -320,6 +341,76 @@ describe('plex-butler-schedule', function () {
     assert.match(
       behaviour.message,
       /keine Verhaltens-Einstellung "GenerateBifBehavior"\. Meinten Sie GenerateBIFBehavior\?/,
+    );
+  });
+
+  it('example "pause heavy analysis": busy sets every behaviour to never and remembers them, idle gives each its value back', async () => {
+    const example = JSON.parse(
+      readFileSync(path.join(__dirname, '../../examples/07 - pause heavy analysis.json'), 'utf8'),
+    ) as Array<FlowNode & { name?: string }>;
+    // Debug nodes become test helpers; the server is the simulator.
+    const flowOfExample = example.map((node) =>
+      node.type === 'debug'
+        ? { ...node, type: 'helper' }
+        : node.type === 'plex-butler-server'
+          ? { ...node, url: sim.url }
+          : node,
+    );
+    const idOf = (name: string): string => {
+      const node = example.find((entry) => entry.name === name);
+      assert.ok(node, name);
+      return node.id;
+    };
+    const serverId = example.find((node) => node.type === 'plex-butler-server')?.id ?? '';
+    await helper.load(
+      [...allNodes, ...exampleNodes],
+      flowOfExample as unknown as Parameters<typeof helper.load>[1],
+      { [serverId]: { token: TOKEN } },
+    );
+    await plexRequest(sim, 'PUT', '/:/prefs?GenerateBIFBehavior=scheduled');
+    const behaviorsOnServer = (): Record<string, unknown> =>
+      Object.fromEntries(
+        sim.preferences
+          .list()
+          .filter((setting) => setting.id.endsWith('Behavior'))
+          .map((setting) => [setting.id, setting.value]),
+      );
+    const before = behaviorsOnServer();
+    const failures = collect(idOf('failure'));
+    const press = async (inject: string): Promise<ScheduleMessage['payload']> => {
+      const now = nextMessage<{ payload: ScheduleMessage['payload'] }>(idOf('now'));
+      helper.getNode(idOf(inject)).receive({});
+      return (await now).payload;
+    };
+
+    const paused = await press('NAS busy');
+    const never = Object.fromEntries(Object.keys(before).map((id) => [id, 'never']));
+    assert.deepEqual(paused.behaviors, never);
+    assert.deepEqual(
+      [
+        paused.tasks.DeepMediaAnalysis,
+        paused.tasks.UpgradeMediaAnalysis,
+        paused.tasks.BackupDatabase,
+      ],
+      [false, false, true],
+    );
+    assert.deepEqual(behaviorsOnServer(), never);
+    assert.equal(sim.preferences.taskSwitch('DeepMediaAnalysis'), false);
+    // Busy twice: the values remembered are still the ones from before the first.
+    await press('NAS busy');
+    const back = await press('NAS idle');
+    assert.deepEqual(back.behaviors, before);
+    assert.deepEqual(behaviorsOnServer(), before);
+    assert.equal(sim.preferences.taskSwitch('UpgradeMediaAnalysis'), true);
+    assert.deepEqual(failures, []);
+    // Idle without busy: only the switches, no behaviour.
+    const putsBefore = sim.exchanges.filter((exchange) => exchange.method === 'PUT').length;
+    await press('NAS idle');
+    const last = sim.exchanges.filter((exchange) => exchange.method === 'PUT');
+    assert.equal(last.length, putsBefore + 1);
+    assert.equal(
+      last.at(-1)?.url,
+      '/:/prefs?ButlerTaskDeepMediaAnalysis=true&ButlerTaskUpgradeMediaAnalysis=true',
     );
   });
 
