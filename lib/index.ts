@@ -62,10 +62,12 @@ export { probeIdentity } from './identity';
 export type { ProbeOptions, ProbedIdentity } from './identity';
 export { isPlexDirectCertificateOf, plexDirectAddress, plexDirectHashOf } from './plexdirect';
 export {
+  BEHAVIOR_SUFFIX,
   TASK_SWITCH_PREFIX,
   butlerSchedule,
   changeOutcome,
   notHeldError,
+  isBehaviorSetting,
   isButlerSetting,
   planScheduleChange,
 } from './schedule';

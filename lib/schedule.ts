@@ -1,8 +1,9 @@
 /**
  * The Butler's schedule, as the server's own settings hold it: the maintenance window, one
- * switch per task, the backup folder, the update settings. Read from the live setting list,
- * never from a table here: which switch belongs to which task is in its id
- * (`ButlerTask<name>`), and a task without a switch is simply absent.
+ * switch per task, the behaviours of the heavy analysis work, the backup folder, the update
+ * settings. Read from the live setting list, never from a table here: which switch belongs to
+ * which task is in its id (`ButlerTask<name>`), a behaviour is known by its id and its choices,
+ * and what a server does not list is simply absent.
  */
 import { ButlerError } from './errors';
 import { message, type MessageParam } from './messages';
@@ -14,14 +15,22 @@ export const TASK_SWITCH_PREFIX = 'ButlerTask';
 const START_HOUR = 'ButlerStartHour';
 const END_HOUR = 'ButlerEndHour';
 const BACKUP_PATH = 'ButlerDatabaseBackupPath';
+/** Where a behaviour's id ends: `GenerateBIFBehavior`, `LoudnessAnalysisBehavior`. */
+export const BEHAVIOR_SUFFIX = 'Behavior';
 /** The parts a schedule change may have. */
-const PARTS = ['window', 'tasks', 'backupPath', 'settings'];
+const PARTS = ['window', 'tasks', 'behaviors', 'backupPath', 'settings'];
 
 export interface ButlerSchedule {
   /** Hours 0-23; the window may wrap past midnight (22 to 5). */
   window: { startHour: number; endHour: number };
   /** Each task the server has a switch for, by task name. */
   tasks: Record<string, boolean>;
+  /**
+   * When each kind of heavy work runs (preview thumbnails, chapter images, markers, voice
+   * activity, loudness and music analysis), by setting id: `never`, `scheduled` (in the
+   * maintenance window) or `asap` (also as soon as media is added), the server's own values.
+   */
+  behaviors: Record<string, string>;
   backupPath: string;
   /** Every Butler setting as the server describes it. */
   settings: PlexSetting[];
@@ -30,6 +39,19 @@ export interface ButlerSchedule {
 /** The Butler's settings: group `butler`, and the update settings, whose ids start Butler. */
 export function isButlerSetting(setting: Pick<PlexSetting, 'id' | 'group'>): boolean {
   return setting.group === 'butler' || setting.id.startsWith('Butler');
+}
+
+/**
+ * A behaviour: a setting that says when a kind of heavy work runs. Its id ends in `Behavior`
+ * and `never` is among its choices; which ones a server has (ad markers with a DVR, intro
+ * markers with Plex Pass) and what else they allow is the server's to say.
+ */
+export function isBehaviorSetting(setting: Pick<PlexSetting, 'id' | 'allowed'>): boolean {
+  return (
+    setting.id.length > BEHAVIOR_SUFFIX.length &&
+    setting.id.endsWith(BEHAVIOR_SUFFIX) &&
+    (setting.allowed?.some((entry) => entry.value === 'never') ?? false)
+  );
 }
 
 function taskOfSwitch(setting: PlexSetting): string | undefined {
@@ -47,12 +69,19 @@ export function butlerSchedule(all: readonly PlexSetting[]): ButlerSchedule {
     const task = taskOfSwitch(setting);
     if (task !== undefined) tasks[task] = setting.value === true;
   }
+  // The server's values are the words (never, scheduled, asap): one it adds later is shown as
+  // it holds it, not guessed into one of ours.
+  const behaviors: Record<string, string> = {};
+  for (const setting of all) {
+    if (isBehaviorSetting(setting)) behaviors[setting.id] = String(setting.value);
+  }
   return {
     window: {
       startHour: Number(byId.get(START_HOUR)?.value ?? 2),
       endHour: Number(byId.get(END_HOUR)?.value ?? 5),
     },
     tasks,
+    behaviors,
     backupPath: String(byId.get(BACKUP_PATH)?.value ?? ''),
     settings,
   };
@@ -64,6 +93,14 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function refused(key: string, params: Record<string, MessageParam>): ButlerError {
   return new ButlerError('invalid-setting', message(`errors.${key}`, params));
+}
+
+/** " Did you mean …?" for a name close to known ones, or nothing. */
+function didYouMean(name: string, known: readonly string[]): MessageParam {
+  const suggestions = suggestTaskNames(name, known);
+  return suggestions.length > 0
+    ? message('errors.didYouMean', { names: suggestions.join(', ') })
+    : '';
 }
 
 /** The window's hours, whether or not the server lists them as choices. */
@@ -120,8 +157,9 @@ function wireValue(setting: PlexSetting, value: unknown): string | undefined {
 /**
  * The settings a change of the schedule asks for, checked against the server's own list:
  * `{ window: { startHour, endHour } }`, `{ tasks: { DeepMediaAnalysis: false } }`,
- * `{ backupPath }`, `{ settings: { ButlerUpdateChannel: '8' } }` (or `[{ id, value }]`), any
- * together. Only Butler settings; every id known, every value allowed, or an
+ * `{ behaviors: { GenerateBIFBehavior: 'never' } }`, `{ backupPath }`,
+ * `{ settings: { ButlerUpdateChannel: '8' } }` (or `[{ id, value }]`), any together. Only
+ * Butler settings and behaviours; every id known, every value allowed, or an
  * `invalid-setting` error that says what is allowed, and nothing to send.
  */
 export function planScheduleChange(
@@ -165,17 +203,32 @@ export function planScheduleChange(
     for (const [task, value] of Object.entries(tasks)) {
       const setting = byId.get(`${TASK_SWITCH_PREFIX}${task}`);
       if (!setting || taskOfSwitch(setting) === undefined) {
-        const suggestions = suggestTaskNames(task, switched);
         throw refused('noSuchSwitch', {
           task: describeValue(task),
-          suggestion:
-            suggestions.length > 0
-              ? message('errors.didYouMean', { names: suggestions.join(', ') })
-              : '',
+          suggestion: didYouMean(task, switched),
           tasks: switched.join(', '),
         });
       }
       wanted.set(setting.id, value);
+    }
+  }
+  const behaviorById = new Map(
+    all.filter(isBehaviorSetting).map((setting) => [setting.id, setting]),
+  );
+  const behaviorIds = [...behaviorById.keys()];
+  if (Object.hasOwn(change, 'behaviors')) {
+    const behaviors = change.behaviors;
+    if (!isRecord(behaviors)) throw refused('behaviorsShape', { value: describeValue(behaviors) });
+    for (const [id, value] of Object.entries(behaviors)) {
+      if (!behaviorById.has(id)) {
+        if (behaviorIds.length === 0) throw refused('noBehaviors', { id: describeValue(id) });
+        throw refused('noSuchBehavior', {
+          id: describeValue(id),
+          suggestion: didYouMean(id, behaviorIds),
+          ids: behaviorIds.join(', '),
+        });
+      }
+      wanted.set(id, value);
     }
   }
   if (Object.hasOwn(change, 'backupPath')) want(BACKUP_PATH, change.backupPath, 'backupPath');
@@ -195,14 +248,12 @@ export function planScheduleChange(
           })();
     const ids = butler.map((setting) => setting.id);
     for (const [id, value] of entries) {
+      // One way to change a behaviour, checked as one: under behaviors.
+      if (behaviorById.has(id)) throw refused('behaviorInSettings', { id });
       if (!byId.has(id)) {
-        const suggestions = suggestTaskNames(id, ids);
         throw refused(all.some((setting) => setting.id === id) ? 'notButler' : 'unknownSetting', {
           id: describeValue(id),
-          suggestion:
-            suggestions.length > 0
-              ? message('errors.didYouMean', { names: suggestions.join(', ') })
-              : '',
+          suggestion: didYouMean(id, ids),
           ids: ids.join(', '),
         });
       }
@@ -212,7 +263,7 @@ export function planScheduleChange(
   if (wanted.size === 0) throw refused('nothingToChange', { parts: PARTS.join(', ') });
   const values: Record<string, string> = {};
   for (const [id, value] of wanted) {
-    const setting = byId.get(id) as PlexSetting;
+    const setting = (byId.get(id) ?? behaviorById.get(id)) as PlexSetting;
     const text = wireValue(setting, value);
     if (text === undefined) {
       throw refused('badValue', {

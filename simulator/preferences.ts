@@ -1,10 +1,10 @@
 /**
  * The server's settings (`/:/prefs`), as far as the Butler goes: the maintenance window, one
- * switch per task, the backup folder and the update settings, as a real server lists them
- * (ids, types, defaults and hour choices from public captures and python-plexapi's list, see
- * shared/plex-api/README.md), plus a few of the server's other settings, which a Butler client
- * must never touch. The switches decide `enabled` in GET /butler; the window decides what
- * POST /butler starts at once.
+ * switch per task, the backup folder, the update settings and the behaviours of the heavy
+ * analysis work, as a real server lists them (ids, types, defaults and choices from public
+ * captures and python-plexapi's list, see shared/plex-api/README.md), plus a few of the
+ * server's other settings, which a Butler client must never touch. The switches decide
+ * `enabled` in GET /butler; the window decides what POST /butler starts at once.
  */
 import { documentAnswer, htmlAnswer, notFoundAnswer, type PlannedAnswer } from './answers';
 import type { Route } from './router';
@@ -55,6 +55,22 @@ function setting(
 
 function taskSwitch(task: string, label: string, enabled: boolean, hidden = false): SimSetting {
   return setting(`ButlerTask${task}`, label, '', 'bool', enabled, { hidden });
+}
+
+/**
+ * When a kind of heavy work runs: a text setting of group library whose values are words
+ * (never, scheduled, asap), as public captures of real servers list them.
+ */
+function behavior(
+  id: string,
+  label: string,
+  defaultValue: 'never' | 'scheduled' | 'asap',
+): SimSetting {
+  return setting(id, label, '', 'text', defaultValue, {
+    group: 'library',
+    enumValues:
+      'never:never|scheduled:during scheduled maintenance|asap:during maintenance and when media is added',
+  });
 }
 
 /** A server's Butler settings and a few others; labels are plausible wording, not Plex's own. */
@@ -127,6 +143,13 @@ export function defaultSettings(): SimSetting[] {
       group: 'general',
       enumValues: '16:Public|8:Plex Pass',
     }),
+    behavior('GenerateBIFBehavior', 'Create video preview thumbnails', 'never'),
+    behavior('GenerateChapterThumbBehavior', 'Create chapter images', 'scheduled'),
+    behavior('LoudnessAnalysisBehavior', 'Measure the loudness of audio tracks', 'scheduled'),
+    behavior('GenerateIntroMarkerBehavior', 'Find intros', 'asap'),
+    behavior('GenerateCreditsMarkerBehavior', 'Find end credits', 'asap'),
+    behavior('GenerateVADBehavior', 'Detect voice activity', 'scheduled'),
+    behavior('MusicAnalysisBehavior', 'Analyse music for sonic features', 'scheduled'),
   ];
 }
 

@@ -1,13 +1,15 @@
 /**
- * The Butler's schedule: the simulator's /:/prefs (as a real server lists the Butler settings,
- * switches driving GET /butler, the window driving start-all), the client's read and write,
- * and the checks that keep a change to the Butler's own settings.
+ * The Butler's schedule: the simulator's /:/prefs (as a real server lists the Butler settings
+ * and the behaviours, switches driving GET /butler, the window driving start-all), the
+ * client's read and write, and the checks that keep a change to the Butler's own settings and
+ * the behaviours.
  */
 import { strict as assert } from 'node:assert';
 import http from 'node:http';
 import {
   ButlerClient,
   butlerSchedule,
+  isBehaviorSetting,
   planScheduleChange,
   changeOutcome,
   type ButlerErrorCode,
@@ -19,6 +21,40 @@ import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
 
 const TOKEN = 'tok-Schedule-2424';
+
+/** The behaviours a server lists (shared/plex-api/README.md) and their defaults. */
+const DEFAULT_BEHAVIORS = {
+  GenerateBIFBehavior: 'never',
+  GenerateChapterThumbBehavior: 'scheduled',
+  LoudnessAnalysisBehavior: 'scheduled',
+  GenerateIntroMarkerBehavior: 'asap',
+  GenerateCreditsMarkerBehavior: 'asap',
+  GenerateVADBehavior: 'scheduled',
+  MusicAnalysisBehavior: 'scheduled',
+};
+
+/** A setting of the server's list as the client reads it, for lists a test makes up. */
+function listed(id: string, value: string, enumValues?: string, group = 'library'): PlexSetting {
+  return {
+    id,
+    label: '',
+    summary: '',
+    type: 'text',
+    default: value,
+    value,
+    hidden: false,
+    advanced: false,
+    group,
+    ...(enumValues
+      ? {
+          allowed: enumValues.split('|').map((entry) => {
+            const [choice, label] = entry.split(':');
+            return { value: choice, label };
+          }),
+        }
+      : {}),
+  };
+}
 
 /** A raw request, as another client would send it. */
 function raw(
@@ -90,6 +126,34 @@ describe('the Butler schedule', function () {
       assert.equal(byId.get('ButlerTaskGenerateMediaIndexFiles')?.hidden, true);
       assert.equal(byId.get('ButlerTaskUpdateServer')?.group, 'general');
       assert.equal(byId.get('FriendlyName')?.group, 'general');
+    });
+
+    it('lists the behaviours as text settings of group library, with never, scheduled and asap', async () => {
+      const answer = JSON.parse((await raw(sim, 'GET', '/:/prefs')).body) as {
+        MediaContainer: { Setting: Array<Record<string, unknown>> };
+      };
+      const behaviors = answer.MediaContainer.Setting.filter((setting) =>
+        String(setting.id).endsWith('Behavior'),
+      );
+      assert.deepEqual(
+        Object.fromEntries(behaviors.map((setting) => [setting.id, setting.value])),
+        DEFAULT_BEHAVIORS,
+      );
+      for (const setting of behaviors) {
+        assert.equal(setting.type, 'text');
+        assert.equal(setting.group, 'library');
+        assert.equal(setting.default, setting.value);
+        assert.deepEqual(
+          String(setting.enumValues)
+            .split('|')
+            .map((entry) => entry.split(':')[0]),
+          ['never', 'scheduled', 'asap'],
+        );
+      }
+      assert.equal((await raw(sim, 'PUT', '/:/prefs?GenerateVADBehavior=never')).status, 200);
+      assert.equal(sim.preferences.get('GenerateVADBehavior')?.value, 'never');
+      assert.equal((await raw(sim, 'PUT', '/:/prefs?GenerateVADBehavior=sometimes')).status, 400);
+      assert.equal(sim.preferences.get('GenerateVADBehavior')?.value, 'never');
     });
 
     it('one setting by id, and 404 for an unknown one', async () => {
@@ -196,6 +260,12 @@ describe('the Butler schedule', function () {
       );
       const hours = schedule.settings.find((setting) => setting.id === 'ButlerStartHour');
       assert.deepEqual(hours?.allowed?.[0], { value: '0', label: 'Midnight' });
+      assert.deepEqual(schedule.behaviors, DEFAULT_BEHAVIORS);
+      assert.equal(
+        schedule.settings.some((setting) => setting.id.endsWith('Behavior')),
+        false,
+        'behaviours are no Butler settings',
+      );
       // Without Accept: application/json the server answers XML: the same schedule.
       sim.injectFault({ kind: 'xml', times: 1 });
       assert.deepEqual(butlerSchedule(await client.listSettings()), schedule);
@@ -237,7 +307,7 @@ describe('the Butler schedule', function () {
       [
         'an unknown part',
         { windows: {} },
-        /"windows" is not part of the Butler schedule: use window, tasks, backupPath, settings/,
+        /"windows" is not part of the Butler schedule: use window, tasks, behaviors, backupPath, settings/,
       ],
       [
         'an hour of 24',
@@ -276,6 +346,48 @@ describe('the Butler schedule', function () {
         /allowed is askme, always/,
       ],
       ['nothing', { window: {} }, /asks for no change/],
+      ['behaviours as a list', { behaviors: ['never'] }, /behaviors must be an object of/],
+      ['an empty behaviors', { behaviors: {} }, /asks for no change/],
+      [
+        'a behaviour in another case',
+        { behaviors: { GenerateBifBehavior: 'never' } },
+        /no behaviour "GenerateBifBehavior"\. Did you mean GenerateBIFBehavior\? Behaviours: GenerateBIFBehavior, GenerateChapterThumbBehavior, .*MusicAnalysisBehavior$/,
+      ],
+      [
+        'a Butler setting as a behaviour',
+        { behaviors: { ButlerStartHour: 'never' } },
+        /no behaviour "ButlerStartHour"\. Behaviours: GenerateBIFBehavior/,
+      ],
+      [
+        'another server setting as a behaviour',
+        { behaviors: { FriendlyName: 'never' } },
+        /no behaviour "FriendlyName"/,
+      ],
+      [
+        'a behaviour value outside the choices',
+        { behaviors: { GenerateBIFBehavior: 'sometimes' } },
+        /GenerateBIFBehavior cannot be "sometimes": allowed is never, scheduled, asap/,
+      ],
+      [
+        'a behaviour set to false',
+        { behaviors: { LoudnessAnalysisBehavior: false } },
+        /LoudnessAnalysisBehavior cannot be false: allowed is never, scheduled, asap/,
+      ],
+      [
+        'a behaviour value in capitals',
+        { behaviors: { GenerateVADBehavior: 'Never' } },
+        /GenerateVADBehavior cannot be "Never"/,
+      ],
+      [
+        'a behaviour under settings',
+        { settings: { GenerateBIFBehavior: 'never' } },
+        /GenerateBIFBehavior is a behaviour: change it under behaviors/,
+      ],
+      [
+        'a good behaviour with a bad switch',
+        { behaviors: { GenerateBIFBehavior: 'never' }, tasks: { Nothing: false } },
+        /no switch for the task "Nothing"/,
+      ],
       [
         'a prototype key',
         JSON.parse('{"__proto__": {"window": {"startHour": 1}}}'),
@@ -295,6 +407,82 @@ describe('the Butler schedule', function () {
         );
       });
     }
+
+    it('behaviours by setting id, in the same one request as the window and the switches', () => {
+      assert.deepEqual(
+        planScheduleChange(settings, {
+          window: { endHour: 7 },
+          tasks: { DeepMediaAnalysis: false },
+          behaviors: { GenerateBIFBehavior: 'scheduled', MusicAnalysisBehavior: 'never' },
+        }),
+        {
+          ButlerEndHour: '7',
+          ButlerTaskDeepMediaAnalysis: 'false',
+          GenerateBIFBehavior: 'scheduled',
+          MusicAnalysisBehavior: 'never',
+        },
+      );
+      assert.deepEqual(
+        planScheduleChange(settings, { behaviors: { GenerateVADBehavior: 'asap' } }),
+        {
+          GenerateVADBehavior: 'asap',
+        },
+      );
+    });
+
+    it("the server's own list decides which behaviours there are and what they allow", () => {
+      // A server of another version: ad markers (with a DVR), a value this package does not
+      // know, intro markers without Plex Pass (absent), and settings that only look alike.
+      const other = [
+        ...settings.filter((setting) => !setting.id.endsWith('Behavior')),
+        listed(
+          'GenerateBIFBehavior',
+          'idle',
+          'never:never|scheduled:in the window|asap:at once|idle:when the server is idle',
+        ),
+        listed('GenerateAdMarkerBehavior', 'scheduled', 'never:never|scheduled:in the window'),
+        listed('LibraryVideoPlayedAtBehaviour', '3', '0:at a percentage|3:at the credits'),
+        listed('SubtitleBehavior', 'auto', 'auto:automatic|always:always'),
+        listed('GenerateVADBehavior', 'scheduled'),
+      ];
+      assert.deepEqual(butlerSchedule(other).behaviors, {
+        GenerateBIFBehavior: 'idle',
+        GenerateAdMarkerBehavior: 'scheduled',
+      });
+      assert.deepEqual(
+        other.filter(isBehaviorSetting).map((setting) => setting.id),
+        ['GenerateBIFBehavior', 'GenerateAdMarkerBehavior'],
+      );
+      assert.deepEqual(
+        planScheduleChange(other, {
+          behaviors: { GenerateBIFBehavior: 'idle', GenerateAdMarkerBehavior: 'never' },
+        }),
+        { GenerateBIFBehavior: 'idle', GenerateAdMarkerBehavior: 'never' },
+      );
+      assert.throws(
+        () => planScheduleChange(other, { behaviors: { GenerateAdMarkerBehavior: 'asap' } }),
+        /GenerateAdMarkerBehavior cannot be "asap": allowed is never, scheduled$/,
+      );
+      for (const id of ['GenerateIntroMarkerBehavior', 'SubtitleBehavior', 'GenerateVADBehavior']) {
+        assert.throws(
+          () => planScheduleChange(other, { behaviors: { [id]: 'never' } }),
+          new RegExp(
+            `no behaviour "${id}"\\.( Did you mean [A-Za-z, ]+\\?)? Behaviours: GenerateBIFBehavior, GenerateAdMarkerBehavior$`,
+          ),
+        );
+      }
+      // Nor through settings: that part stays the Butler's.
+      assert.throws(
+        () => planScheduleChange(other, { settings: { SubtitleBehavior: 'always' } }),
+        /"SubtitleBehavior" is not a Butler setting/,
+      );
+      const none = settings.filter((setting) => !setting.id.endsWith('Behavior'));
+      assert.deepEqual(butlerSchedule(none).behaviors, {});
+      assert.throws(
+        () => planScheduleChange(none, { behaviors: { GenerateBIFBehavior: 'never' } }),
+        /lists no behaviours \(such as GenerateBIFBehavior\), so "GenerateBIFBehavior" cannot be set/,
+      );
+    });
 
     it('the update settings count as Butler settings', () => {
       assert.deepEqual(

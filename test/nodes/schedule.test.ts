@@ -1,14 +1,18 @@
 /**
  * The butler schedule node in a Node-RED runtime: reads, writes exactly what a message asks
  * for (one PUT, then a read-back), refuses anything else before a request, and the task
- * switches it sets are what get tasks shows.
+ * switches it sets are what get tasks shows; the behaviours of the heavy work the same way.
  */
 import { strict as assert } from 'node:assert';
-import type { PlexSimulator } from '../../simulator';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { defaultSettings, type PlexSimulator } from '../../simulator';
 import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
 import { waitUntil } from '../support/wait';
 import {
+  allNodes,
+  NODE_RED_MODULE,
   helper,
   lastStatus,
   loadFlow,
@@ -19,10 +23,28 @@ import {
 
 const TOKEN = 'tok-ScheduleNode-8080';
 
+/** Core nodes the examples use, from the Node-RED under test. */
+const coreNodes = path.join(
+  path.dirname(
+    require.resolve('@node-red/nodes/package.json', {
+      paths: [path.dirname(require.resolve(NODE_RED_MODULE))],
+    }),
+  ),
+  'core',
+);
+/* eslint-disable @typescript-eslint/no-require-imports -- Node-RED loads nodes as CommonJS functions */
+const exampleNodes = [
+  require(path.join(coreNodes, 'common/20-inject')),
+  require(path.join(coreNodes, 'common/90-comment')),
+  require(path.join(coreNodes, 'function/15-change')),
+];
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 interface ScheduleMessage {
   payload: {
     window: { startHour: number; endHour: number };
     tasks: Record<string, boolean>;
+    behaviors: Record<string, string>;
     backupPath: string;
     settings: Array<{ id: string; value: unknown }>;
   };
@@ -99,6 +121,15 @@ describe('plex-butler-schedule', function () {
     const read = await run(Date.now());
     assert.deepEqual(read.payload.window, { startHour: 2, endHour: 5 });
     assert.equal(read.payload.tasks.DeepMediaAnalysis, true);
+    assert.deepEqual(read.payload.behaviors, {
+      GenerateBIFBehavior: 'never',
+      GenerateChapterThumbBehavior: 'scheduled',
+      LoudnessAnalysisBehavior: 'scheduled',
+      GenerateIntroMarkerBehavior: 'asap',
+      GenerateCreditsMarkerBehavior: 'asap',
+      GenerateVADBehavior: 'scheduled',
+      MusicAnalysisBehavior: 'scheduled',
+    });
     assert.equal(read.topic, 'weekend');
     assert.deepEqual(read.updated, []);
     assert.equal(puts(), 0);
@@ -190,6 +221,76 @@ describe('plex-butler-schedule', function () {
     assert.equal(task?.enabled, false);
   });
 
+  it('behaviours with a window and a switch: one PUT of them all, read back, nothing else changed', async () => {
+    await load();
+    const before = new Map(sim.preferences.list().map((setting) => [setting.id, setting.value]));
+    const written = await run({
+      window: { endHour: 6 },
+      tasks: { UpgradeMediaAnalysis: false },
+      behaviors: {
+        GenerateIntroMarkerBehavior: 'scheduled',
+        LoudnessAnalysisBehavior: 'never',
+        GenerateBIFBehavior: 'never',
+      },
+    });
+    assert.equal(puts(), 1);
+    const put = sim.exchanges.find((exchange) => exchange.method === 'PUT');
+    assert.equal(
+      put?.url,
+      '/:/prefs?ButlerEndHour=6&ButlerTaskUpgradeMediaAnalysis=false' +
+        '&GenerateIntroMarkerBehavior=scheduled&LoudnessAnalysisBehavior=never&GenerateBIFBehavior=never',
+    );
+    assert.equal(sim.exchanges.at(-1)?.path, '/:/prefs', 'read back after the change');
+    assert.equal(written.payload.behaviors.GenerateIntroMarkerBehavior, 'scheduled');
+    assert.equal(written.payload.behaviors.LoudnessAnalysisBehavior, 'never');
+    assert.equal(written.payload.behaviors.GenerateCreditsMarkerBehavior, 'asap');
+    // GenerateBIFBehavior was never already: sent, but not updated.
+    assert.deepEqual(written.updated, [
+      'ButlerEndHour',
+      'ButlerTaskUpgradeMediaAnalysis',
+      'GenerateIntroMarkerBehavior',
+      'LoudnessAnalysisBehavior',
+    ]);
+    const changed = sim.preferences
+      .list()
+      .filter((setting) => before.get(setting.id) !== setting.value)
+      .map((setting) => setting.id);
+    assert.deepEqual(changed.sort(), [...written.updated].sort(), 'nothing else changed');
+  });
+
+  it("a server's own behaviour values: one this package does not know is shown and set as it is", async () => {
+    await sim.stop();
+    sim = await startSimulator({
+      token: TOKEN,
+      settings: defaultSettings()
+        .filter((setting) => setting.id !== 'GenerateIntroMarkerBehavior')
+        .map((setting) =>
+          setting.id === 'GenerateBIFBehavior'
+            ? {
+                ...setting,
+                value: 'idle',
+                enumValues: `${setting.enumValues ?? ''}|idle:when the server is idle`,
+              }
+            : setting,
+        ),
+    });
+    await load();
+    const read = await run('read');
+    assert.equal(read.payload.behaviors.GenerateBIFBehavior, 'idle');
+    assert.equal('GenerateIntroMarkerBehavior' in read.payload.behaviors, false);
+    const written = await run({ behaviors: { GenerateBIFBehavior: 'scheduled' } });
+    assert.equal(written.payload.behaviors.GenerateBIFBehavior, 'scheduled');
+    assert.equal(
+      (await run({ behaviors: { GenerateBIFBehavior: 'idle' } })).payload.behaviors
+        .GenerateBIFBehavior,
+      'idle',
+    );
+    const error = await refusal({ behaviors: { GenerateIntroMarkerBehavior: 'never' } });
+    assert.equal(error.code, 'invalid-setting');
+    assert.match(error.message, /the server has no behaviour "GenerateIntroMarkerBehavior"/);
+    assert.doesNotMatch(error.message, /Behaviours: .*GenerateIntroMarkerBehavior/);
+  });
+
   for (const [name, payload, words] of [
     [
       'another server setting',
@@ -203,6 +304,21 @@ describe('plex-butler-schedule', function () {
       /"FriendlyName" is not part of the Butler schedule/,
     ],
     ['a mistyped task', { tasks: { OptimiseDatabase: false } }, /Did you mean OptimizeDatabase\?/],
+    [
+      'an unknown behaviour',
+      { window: { startHour: 1 }, behaviors: { GenerateThumbsBehavior: 'never' } },
+      /no behaviour "GenerateThumbsBehavior"\..* Behaviours: GenerateBIFBehavior, GenerateChapterThumbBehavior, LoudnessAnalysisBehavior, GenerateIntroMarkerBehavior, GenerateCreditsMarkerBehavior, GenerateVADBehavior, MusicAnalysisBehavior$/,
+    ],
+    [
+      'a behaviour value not allowed',
+      { behaviors: { GenerateBIFBehavior: 'never', MusicAnalysisBehavior: 'later' } },
+      /MusicAnalysisBehavior cannot be "later": allowed is never, scheduled, asap/,
+    ],
+    [
+      'another server setting as a behaviour',
+      { behaviors: { FriendlyName: 'pwned' } },
+      /no behaviour "FriendlyName"/,
+    ],
   ] as const) {
     it(`${name}: invalid-setting, and no PUT at all`, async () => {
       await load();
@@ -221,6 +337,81 @@ describe('plex-butler-schedule', function () {
     const error = await refusal({ settings: { GdmEnabled: false } });
     assert.match(error.message, /"GdmEnabled" ist keine Butler-Einstellung/);
     assert.equal(lastStatus('node')?.text, 'Einstellung ungültig');
+    const behaviour = await refusal({ behaviors: { GenerateBifBehavior: 'never' } });
+    assert.match(
+      behaviour.message,
+      /keine Verhaltens-Einstellung "GenerateBifBehavior"\. Meinten Sie GenerateBIFBehavior\?/,
+    );
+  });
+
+  it('example "pause heavy analysis": busy sets every behaviour to never and remembers them, idle gives each its value back', async () => {
+    const example = JSON.parse(
+      readFileSync(path.join(__dirname, '../../examples/07 - pause heavy analysis.json'), 'utf8'),
+    ) as Array<FlowNode & { name?: string }>;
+    // Debug nodes become test helpers; the server is the simulator.
+    const flowOfExample = example.map((node) =>
+      node.type === 'debug'
+        ? { ...node, type: 'helper' }
+        : node.type === 'plex-butler-server'
+          ? { ...node, url: sim.url }
+          : node,
+    );
+    const idOf = (name: string): string => {
+      const node = example.find((entry) => entry.name === name);
+      assert.ok(node, name);
+      return node.id;
+    };
+    const serverId = example.find((node) => node.type === 'plex-butler-server')?.id ?? '';
+    await helper.load(
+      [...allNodes, ...exampleNodes],
+      flowOfExample as unknown as Parameters<typeof helper.load>[1],
+      { [serverId]: { token: TOKEN } },
+    );
+    await plexRequest(sim, 'PUT', '/:/prefs?GenerateBIFBehavior=scheduled');
+    const behaviorsOnServer = (): Record<string, unknown> =>
+      Object.fromEntries(
+        sim.preferences
+          .list()
+          .filter((setting) => setting.id.endsWith('Behavior'))
+          .map((setting) => [setting.id, setting.value]),
+      );
+    const before = behaviorsOnServer();
+    const failures = collect(idOf('failure'));
+    const press = async (inject: string): Promise<ScheduleMessage['payload']> => {
+      const now = nextMessage<{ payload: ScheduleMessage['payload'] }>(idOf('now'));
+      helper.getNode(idOf(inject)).receive({});
+      return (await now).payload;
+    };
+
+    const paused = await press('NAS busy');
+    const never = Object.fromEntries(Object.keys(before).map((id) => [id, 'never']));
+    assert.deepEqual(paused.behaviors, never);
+    assert.deepEqual(
+      [
+        paused.tasks.DeepMediaAnalysis,
+        paused.tasks.UpgradeMediaAnalysis,
+        paused.tasks.BackupDatabase,
+      ],
+      [false, false, true],
+    );
+    assert.deepEqual(behaviorsOnServer(), never);
+    assert.equal(sim.preferences.taskSwitch('DeepMediaAnalysis'), false);
+    // Busy twice: the values remembered are still the ones from before the first.
+    await press('NAS busy');
+    const back = await press('NAS idle');
+    assert.deepEqual(back.behaviors, before);
+    assert.deepEqual(behaviorsOnServer(), before);
+    assert.equal(sim.preferences.taskSwitch('UpgradeMediaAnalysis'), true);
+    assert.deepEqual(failures, []);
+    // Idle without busy: only the switches, no behaviour.
+    const putsBefore = sim.exchanges.filter((exchange) => exchange.method === 'PUT').length;
+    await press('NAS idle');
+    const last = sim.exchanges.filter((exchange) => exchange.method === 'PUT');
+    assert.equal(last.length, putsBefore + 1);
+    assert.equal(
+      last.at(-1)?.url,
+      '/:/prefs?ButlerTaskDeepMediaAnalysis=true&ButlerTaskUpgradeMediaAnalysis=true',
+    );
   });
 
   it('a read while another client changed the window shows the change', async () => {

@@ -123,7 +123,26 @@ function generateScheduleChanges(count: number, seed: number): unknown[] {
     'constructor',
     'ButlerStartHour&FriendlyName=x',
     'ButlerEndHour\r\nX: 1',
+    'GenerateBIFBehavior',
   ];
+  const behaviorIds = [
+    'GenerateBIFBehavior',
+    'GenerateChapterThumbBehavior',
+    'LoudnessAnalysisBehavior',
+    'GenerateIntroMarkerBehavior',
+    'GenerateCreditsMarkerBehavior',
+    'GenerateVADBehavior',
+    'MusicAnalysisBehavior',
+    'generatebifbehavior',
+    'GenerateAdMarkerBehavior',
+    'LibraryVideoPlayedAtBehaviour',
+    'Behavior',
+    'FriendlyName',
+    'ButlerStartHour',
+    '__proto__',
+    'GenerateBIFBehavior&FriendlyName=x',
+  ];
+  const behaviorValues = ['never', 'scheduled', 'asap', 'Never', 'ASAP', 'never ', 'sometimes'];
   const values = (): unknown => {
     const kinds = [
       () => Math.floor(random() * 40) - 5,
@@ -149,6 +168,16 @@ function generateScheduleChanges(count: number, seed: number): unknown[] {
     else if (roll < 0.6) changes.push({ settings: { [pick(ids)]: values() } });
     else if (roll < 0.7) changes.push({ settings: [{ id: pick(ids), value: values() }] });
     else if (roll < 0.8) changes.push({ backupPath: values(), [randomString(random)]: values() });
+    else if (roll < 0.85)
+      changes.push({
+        behaviors: {
+          [pick(behaviorIds)]: random() < 0.7 ? pick(behaviorValues) : values(),
+          ...(random() < 0.3 ? { [pick(behaviorIds)]: pick(behaviorValues) } : {}),
+        },
+        ...(random() < 0.3 ? { window: { endHour: Math.floor(random() * 30) } } : {}),
+      });
+    else if (roll < 0.87)
+      changes.push({ behaviors: pick([values(), randomString(random), [values()], null]) });
     else if (roll < 0.9)
       changes.push(
         JSON.parse(
@@ -238,7 +267,7 @@ describe('reliability: bad input fuzz', function () {
     });
   }
 
-  it('plex-butler-schedule: every generated change is refused before a request, or changes Butler settings only', async () => {
+  it('plex-butler-schedule: every generated change is refused before a request, or changes Butler settings and behaviours only', async () => {
     await loadReliabilityFlow(sim, { type: 'plex-butler-schedule', property: 'payload' }, TOKEN);
     const changes = generateScheduleChanges(400, 4242);
     const before = sim.exchanges.length;
@@ -273,8 +302,19 @@ describe('reliability: bad input fuzz', function () {
       if (exchange.method !== 'PUT') continue;
       const ids = [...new URLSearchParams(exchange.url.split('?')[1] ?? '').keys()];
       assert.ok(ids.length > 0);
-      for (const id of ids) assert.match(id, /^Butler[A-Za-z]+$/, `a PUT of ${id}`);
+      for (const id of ids) {
+        assert.match(id, /^(Butler[A-Za-z]+|[A-Za-z]+Behavior)$/, `a PUT of ${id}`);
+      }
     }
+    const behaviors = sim.preferences.list().filter((setting) => setting.id.endsWith('Behavior'));
+    assert.equal(behaviors.length, 7, 'no behaviour added');
+    for (const setting of behaviors) {
+      assert.ok(['never', 'scheduled', 'asap'].includes(String(setting.value)), setting.id);
+    }
+    assert.ok(
+      behaviors.some((setting) => setting.value !== setting.default),
+      'the fuzz changed a behaviour',
+    );
     // What the fuzz may never have changed.
     assert.equal(sim.preferences.get('FriendlyName')?.value, '');
     assert.equal(sim.preferences.get('ManualPortMappingPort')?.value, 32400);
