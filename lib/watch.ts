@@ -64,6 +64,14 @@ const DEFAULTS: Required<WatchOptions> = {
   pingIntervalMs: 30_000,
 };
 
+/**
+ * How long an ended activity is remembered, and how many at most: a list read before the end
+ * may arrive after it (a busy server, a proxy that buffers HTTP but not the socket), at the
+ * latest when its own time limit runs out.
+ */
+const ENDED_MEMORY_MS = 10 * 60_000;
+const ENDED_MEMORY_SIZE = 1000;
+
 /** Statuses a proxy or an old server gives when it does not serve the socket: poll instead. */
 function socketRefused(status: number): boolean {
   return status !== 401 && status !== 403 && status !== 429 && status < 500;
@@ -105,6 +113,11 @@ export class ActivityWatcher extends EventEmitter<{
   private client: ButlerClient;
   private readonly options: Required<WatchOptions>;
   private readonly tracked = new Map<string, Tracked>();
+  /**
+   * Activities that ended, with when (ms), oldest first: an end is final, and a list that
+   * still shows one was read before it. Bounded by ENDED_MEMORY_MS and ENDED_MEMORY_SIZE.
+   */
+  private readonly ended = new Map<string, number>();
   private current: WatchStatus = { state: 'connecting' };
   private socket: WebSocket | undefined;
   /** The one pending reconnect, poll or socket retry. */
@@ -180,6 +193,7 @@ export class ActivityWatcher extends EventEmitter<{
     socket?.terminate();
     this.client.close();
     this.tracked.clear();
+    this.ended.clear();
     this.setStatus({ state: 'closed' });
   }
 
@@ -312,6 +326,7 @@ export class ActivityWatcher extends EventEmitter<{
     for (const { event, activity } of parseActivityNotification(text)) {
       if (event === 'ended') {
         this.tracked.delete(activity.uuid);
+        this.rememberEnded(activity.uuid, now);
       } else {
         this.tracked.set(activity.uuid, { activity, seenAt: now });
       }
@@ -353,6 +368,8 @@ export class ActivityWatcher extends EventEmitter<{
     this.synced = true;
     const present = new Set<string>();
     for (const activity of activities) {
+      // It ended: this list was read before the end came (or is a stale copy of one).
+      if (this.ended.has(activity.uuid)) continue;
       present.add(activity.uuid);
       const known = this.tracked.get(activity.uuid);
       // An event newer than this snapshot knows better.
@@ -363,12 +380,25 @@ export class ActivityWatcher extends EventEmitter<{
       else if (changed(known.activity, activity))
         this.emit('activity', toEvent('updated', activity));
     }
+    const now = Date.now();
     for (const [uuid, known] of [...this.tracked]) {
       if (present.has(uuid) || known.seenAt > takenAt) continue;
       this.tracked.delete(uuid);
+      this.rememberEnded(uuid, now);
       if (report) this.emit('activity', toEvent('ended', known.activity));
     }
     return true;
+  }
+
+  private rememberEnded(uuid: string, at: number): void {
+    this.ended.delete(uuid);
+    this.ended.set(uuid, at);
+    // A list older than this has run out of time long since (timeoutMs is at most 10 min).
+    const keepFrom = at - Math.max(ENDED_MEMORY_MS, this.settings.timeoutMs);
+    for (const [oldest, endedAt] of this.ended) {
+      if (this.ended.size <= ENDED_MEMORY_SIZE && endedAt >= keepFrom) break;
+      this.ended.delete(oldest);
+    }
   }
 
   private startPolling(): void {
