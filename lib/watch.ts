@@ -77,6 +77,11 @@ function socketRefused(status: number): boolean {
   return status !== 401 && status !== 403 && status !== 429 && status < 500;
 }
 
+/** A handshake refused as for a token: the token's, or only the socket's (see lost()). */
+function refusedAsToken(status: number): boolean {
+  return status === 401 || status === 403;
+}
+
 /** The event's fields only: no user id or context, which the server may add. */
 export function toEvent(event: ActivityEventKind, activity: Activity): ActivityEvent {
   return {
@@ -286,6 +291,50 @@ export class ActivityWatcher extends EventEmitter<{
       this.startPolling();
       return;
     }
+    if (
+      refusedWith !== undefined &&
+      refusedAsToken(refusedWith) &&
+      this.current.state !== 'polling'
+    ) {
+      void this.checkToken(refusedWith);
+      return;
+    }
+    this.retry(refusedWith, failure, connected);
+  }
+
+  /**
+   * The handshake was refused with 401 or 403: the token, or a proxy that refuses WebSockets
+   * alone? One read of the API with the same token tells. It works: the socket alone is
+   * refused, so poll (trying the socket now and then, as for a 404). It is refused too: the
+   * token is, as the handshake said. Anything else tells nothing: as the handshake said.
+   */
+  private async checkToken(refusedWith: number): Promise<void> {
+    const controller = new AbortController();
+    this.pollController = controller;
+    let socketOnly = false;
+    try {
+      await this.client.listActivities({ signal: controller.signal });
+      socketOnly = true;
+    } catch {
+      // What the read failed with is not the question; the handshake's status is the answer.
+    } finally {
+      if (this.pollController === controller) this.pollController = undefined;
+    }
+    if (this.closed) return;
+    if (controller.signal.aborted) {
+      // retarget(): the address changed while asking; try the socket there.
+      this.connect();
+      return;
+    }
+    if (socketOnly) {
+      this.startPolling();
+      return;
+    }
+    this.retry(refusedWith, undefined, true);
+  }
+
+  /** Reconnects after a backoff, saying why; while polling, keeps polling instead. */
+  private retry(refusedWith: number | undefined, failure: unknown, connected: boolean): void {
     const error =
       refusedWith !== undefined
         ? statusFailure(refusedWith, message('doing.openSocket'))

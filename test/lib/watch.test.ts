@@ -14,6 +14,7 @@ import {
 import type { PlexSimulator } from '../../simulator';
 import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
+import { startSocketRefusingProxy } from '../support/socket-refusing-proxy';
 import { selfSignedCertificate } from '../support/tls';
 import { waitUntil } from '../support/wait';
 
@@ -155,6 +156,47 @@ describe('ActivityWatcher', function () {
     await new Promise((resolve) => setTimeout(resolve, 300));
     // One snapshot on connect at most; the polling itself has stopped.
     assert.ok((sim.stats.requestsByRoute['GET /activities'] ?? 0) <= polls + 1);
+  });
+
+  for (const status of [403, 401]) {
+    it(`polls when a proxy answers ${status} to the socket alone, the token working for the API`, async function () {
+      const proxy = await startSocketRefusingProxy(sim.url, status);
+      try {
+        watch(FAST, TOKEN, proxy.url);
+        await waitUntil(stateIs('polling'), 3000, 'polling');
+        await plexRequest(sim, 'POST', '/butler/CleanOldBundles');
+        await waitUntil(() => events.some((e) => e.event === 'ended'), 3000, 'polled end');
+        assert.equal(events[0].event, 'started');
+        // The socket is tried again now and then, as when a proxy refuses it with 404.
+        const refused = proxy.refused;
+        await waitUntil(() => proxy.refused > refused, 3000, 'socket tried again');
+        assert.equal(watcher?.status.state, 'polling');
+        assert.ok(!states.some((s) => s.state === 'reconnecting'), 'never reconnecting');
+        assert.ok(
+          !states.some((s) => s.error?.code === 'unauthorized' || s.error?.code === 'forbidden'),
+          'never shown as a rejected token',
+        );
+      } finally {
+        watcher?.close();
+        await proxy.stop();
+      }
+    });
+  }
+
+  it('says the token is rejected when the API refuses it too, behind a proxy that answers 403 to the socket', async function () {
+    const proxy = await startSocketRefusingProxy(sim.url, 403);
+    try {
+      watch(FAST, 'not-the-token', proxy.url);
+      await waitUntil(() => states.filter((s) => s.error?.code === 'forbidden').length >= 2);
+      assert.equal(watcher?.status.state, 'reconnecting');
+      assert.ok(!states.some((s) => s.state === 'polling'), 'never polling');
+      // One read of the API per refused handshake, to tell the two apart.
+      const reads = sim.stats.requestsByRoute['GET /activities'] ?? 0;
+      assert.ok(reads >= 2 && reads <= proxy.refused, `${reads} reads, ${proxy.refused} refusals`);
+    } finally {
+      watcher?.close();
+      await proxy.stop();
+    }
   });
 
   it('says unauthorized for a rejected token, and keeps trying', async function () {

@@ -3,6 +3,7 @@ import type { ActivityEvent } from '../../lib';
 import type { PlexSimulator } from '../../simulator';
 import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
+import { startSocketRefusingProxy } from '../support/socket-refusing-proxy';
 import { waitUntil } from '../support/wait';
 import {
   collectMessages,
@@ -251,6 +252,27 @@ describe('watch activity and wait for completion (Node-RED)', function () {
       (await received).map((msg) => msg.payload.event),
       ['started', 'ended'],
     );
+  });
+
+  it('polls, and says so, behind a proxy that answers 403 to the socket alone', async function () {
+    const proxy = await startSocketRefusingProxy(sim.url, 403);
+    try {
+      await loadFlow(flowAt(proxy.url, watchNode({ updates: 'none' })), {
+        server: { token: TOKEN },
+      });
+      await waitUntil(() => lastStatus('watch')?.fill === 'blue', 4000, 'polling');
+      assert.equal(lastStatus('watch')?.text, 'polling every 0.1 s');
+      const received = collectMessages<EventMessage>('out', 2, 4000);
+      await plexRequest(sim, 'POST', '/butler/BackupDatabase');
+      assert.deepEqual(
+        (await received).map((msg) => msg.payload.event),
+        ['started', 'ended'],
+      );
+      assert.equal((spied('watch').warn as unknown as { args: unknown[][] }).args.length, 0);
+    } finally {
+      await helper.unload();
+      await proxy.stop();
+    }
   });
 
   it('sends no second started when the list read on reconnecting is answered after the end', async function () {
