@@ -100,10 +100,16 @@ function startFlow(): FlowNode[] {
 
 // ---- 1. overhead ------------------------------------------------------------------------------
 
-type Variant = 'bare' | 'client' | 'hop' | 'node';
-const VARIANTS: Variant[] = ['bare', 'client', 'hop', 'node'];
+/**
+ * bare: one socket per caller, the floor of earlier runs. bounded: the same loop held to the
+ * client's socket bound (LIMITS.maxSockets), so that waiting for a socket is in the floor too:
+ * at concurrency 32 the client is compared with it.
+ */
+type Variant = 'bare' | 'bounded' | 'client' | 'hop' | 'node';
+const VARIANTS: Variant[] = ['bare', 'bounded', 'client', 'hop', 'node'];
 const LABELS: Record<Variant, string> = {
   bare: 'bare node:http',
+  bounded: `bare node:http, ${LIMITS.maxSockets.default} sockets`,
   client: 'ButlerClient',
   hop: 'minimal node (runtime only)',
   node: 'plex-butler-start',
@@ -143,8 +149,10 @@ async function overhead(sim: SimulatorProcess) {
     deviceName: 'Node-RED',
   });
   const bare = bareClient(sim.url, sim.token);
+  const bounded = bareClient(sim.url, sim.token, LIMITS.maxSockets.default);
   const operations: Record<Variant, () => Promise<unknown>> = {
     bare: () => bare.request('POST', START_PATH),
+    bounded: () => bounded.request('POST', START_PATH),
     client: () => client.startTask(TASK),
     hop: () => minimal.send(),
     node: () => injector.send(),
@@ -157,7 +165,13 @@ async function overhead(sim: SimulatorProcess) {
         await runLoad(operations[variant], { concurrency, durationMs: SETTINGS.warmupMs });
       }
       const rounds: Record<Variant, RunFigures>[] = [];
-      const latencies: Record<Variant, number[]> = { bare: [], client: [], hop: [], node: [] };
+      const latencies: Record<Variant, number[]> = {
+        bare: [],
+        bounded: [],
+        client: [],
+        hop: [],
+        node: [],
+      };
       for (let round = 0; round < SETTINGS.rounds; round++) {
         // Alternating order, so that drift in the machine's load is spread over the variants.
         const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length]);
@@ -201,12 +215,15 @@ async function overhead(sim: SimulatorProcess) {
       const ratios = {
         nodeToClient: round3(median(ratioPerRound('node', 'client'))),
         clientToBare: round3(median(ratioPerRound('client', 'bare'))),
+        clientToBounded: round3(median(ratioPerRound('client', 'bounded'))),
+        boundedToBare: round3(median(ratioPerRound('bounded', 'bare'))),
         nodeToBare: round3(median(ratioPerRound('node', 'bare'))),
         hopToClient: round3(median(ratioPerRound('hop', 'client'))),
         nodeToHop: round3(median(ratioPerRound('node', 'hop'))),
         perRound: {
           nodeToClient: ratioPerRound('node', 'client').map(round3),
           clientToBare: ratioPerRound('client', 'bare').map(round3),
+          clientToBounded: ratioPerRound('client', 'bounded').map(round3),
         },
       };
       byConcurrency[concurrency] = {
@@ -215,6 +232,7 @@ async function overhead(sim: SimulatorProcess) {
         addedLatency: {
           nodeOverClient: added('node', 'client'),
           clientOverBare: added('client', 'bare'),
+          clientOverBounded: added('client', 'bounded'),
           nodeOverBare: added('node', 'bare'),
           hopOverClient: added('hop', 'client'),
           nodeOverHop: added('node', 'hop'),
@@ -235,10 +253,21 @@ async function overhead(sim: SimulatorProcess) {
         '≥ 0.60',
         ratios.clientToBare >= 0.6 && variants.client.errors === 0,
       );
+      // Where callers outnumber the sockets: against a floor that waits for them too.
+      if (concurrency > LIMITS.maxSockets.default) {
+        judge(
+          `overhead.client-vs-bounded.c${concurrency}`,
+          `direct client / bare node:http on ${LIMITS.maxSockets.default} sockets, req/s, concurrency ${concurrency}`,
+          ratios.clientToBounded.toFixed(2),
+          '≥ 0.90',
+          ratios.clientToBounded >= 0.9 && variants.client.errors === 0,
+        );
+      }
     }
   } finally {
     client.close();
     bare.close();
+    bounded.close();
     await undeploy();
   }
   return byConcurrency;
@@ -734,6 +763,8 @@ async function main(): Promise<void> {
           ratios: {
             nodeToClient: number;
             clientToBare: number;
+            clientToBounded: number;
+            boundedToBare: number;
             hopToClient: number;
             nodeToHop: number;
           };
@@ -752,7 +783,8 @@ async function main(): Promise<void> {
       const figures = entry.variants[variant];
       const ratio = {
         bare: '1 (floor)',
-        client: `${entry.ratios.clientToBare.toFixed(2)} of bare`,
+        bounded: `${entry.ratios.boundedToBare.toFixed(2)} of bare (floor with the bound)`,
+        client: `${entry.ratios.clientToBare.toFixed(2)} of bare, ${entry.ratios.clientToBounded.toFixed(2)} of bounded`,
         hop: `${entry.ratios.hopToClient.toFixed(2)} of client`,
         node: `${entry.ratios.nodeToClient.toFixed(2)} of client, ${entry.ratios.nodeToHop.toFixed(2)} of minimal`,
       }[variant];
@@ -768,6 +800,7 @@ async function main(): Promise<void> {
     }
     for (const [label, key] of [
       ['client over bare', 'clientOverBare'],
+      ['client over bare on the same sockets', 'clientOverBounded'],
       ['node over client', 'nodeOverClient'],
       ['  of it the runtime (minimal node over client)', 'hopOverClient'],
       ['  of it our node code (node over minimal node)', 'nodeOverHop'],
