@@ -24,9 +24,15 @@ export function plexHeaders(token: string): Record<string, string> {
   };
 }
 
-export function bareClient(baseUrl: string, token: string): BareClient {
+/**
+ * `maxSockets`: the same bound as the client's pool, so that queueing for a socket is in the
+ * floor too; without it, one socket per caller.
+ */
+export function bareClient(baseUrl: string, token: string, maxSockets?: number): BareClient {
   const url = new URL(baseUrl);
-  const agent = new http.Agent({ keepAlive: true });
+  const agent = new http.Agent(
+    maxSockets === undefined ? { keepAlive: true } : { keepAlive: true, maxSockets },
+  );
   const headers = plexHeaders(token);
   const prefix = url.pathname.replace(/\/+$/, '');
   return {

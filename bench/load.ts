@@ -57,6 +57,31 @@ export async function runLoad(operation: Operation, options: LoadOptions): Promi
   };
 }
 
+/** Several runs of one operation as one: their operations, errors, time and latencies added up. */
+export function mergeLoads(parts: readonly LoadResult[]): LoadResult {
+  let operations = 0;
+  let errors = 0;
+  let elapsedMs = 0;
+  for (const part of parts) {
+    operations += part.operations;
+    errors += part.errors;
+    elapsedMs += part.elapsedMs;
+  }
+  const latencies = new Float64Array(operations);
+  let offset = 0;
+  for (const part of parts) {
+    latencies.set(part.latencies, offset);
+    offset += part.latencies.length;
+  }
+  return {
+    operations,
+    errors,
+    elapsedMs,
+    perSecond: elapsedMs > 0 ? (operations / elapsedMs) * 1000 : 0,
+    latencies,
+  };
+}
+
 export function percentile(values: ArrayLike<number>, p: number): number {
   if (values.length === 0) return NaN;
   const sorted = Float64Array.from(values).sort();

@@ -4,7 +4,8 @@
  *
  *   node --expose-gc --import tsx bench/profile.ts <path> [concurrency] [seconds]
  *
- * <path>: bare | lib | node (plex-butler-start in Node-RED). (An `adapter` path profiled
+ * <path>: bare | bare-bounded (bare, held to the client's socket bound) | lib | node
+ * (plex-butler-start in Node-RED). (An `adapter` path profiled
  * axios's http adapter alone while the client used axios: 0.61 and 0.41 of bare at c=1 and 32.)
  * Writes bench/profile-<path>-c<concurrency>.cpuprofile (open it in Chrome DevTools or
  * speedscope) and prints self time by area and function, and inclusive time by function.
@@ -12,7 +13,7 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
-import { ButlerClient } from '../lib';
+import { ButlerClient, LIMITS } from '../lib';
 import { bareClient } from './bare';
 import { runLoad } from './load';
 import { deploy, Injector, taskActionNode, undeploy } from './node-red';
@@ -21,7 +22,7 @@ import { printSummary, summarise } from './profile-summary';
 import { startSimulatorProcess } from './sim-control';
 
 const TASK = 'BackupDatabase';
-const PATHS = ['bare', 'lib', 'node'];
+const PATHS = ['bare', 'bare-bounded', 'lib', 'node'];
 
 async function main(): Promise<void> {
   const which = process.argv[2] ?? '';
@@ -45,6 +46,12 @@ async function main(): Promise<void> {
   switch (which) {
     case 'bare': {
       const bare = bareClient(sim.url, sim.token);
+      operation = () => bare.request('POST', `/butler/${TASK}`);
+      close = () => bare.close();
+      break;
+    }
+    case 'bare-bounded': {
+      const bare = bareClient(sim.url, sim.token, LIMITS.maxSockets.default);
       operation = () => bare.request('POST', `/butler/${TASK}`);
       close = () => bare.close();
       break;

@@ -11,8 +11,19 @@ import {
 } from './parse';
 import { backoffDelay, parseRetryAfter, type RetryPolicy } from './retry';
 import { resolveSettings, type ButlerClientOptions } from './settings';
-import { HttpTransport, RequestFailure, type TransportResponse } from './transport';
-import { STATIC_TASK_NAMES, checkTaskNameSyntax, unknownTaskError } from './tasks';
+import {
+  HttpTransport,
+  LinkedList,
+  RequestFailure,
+  type Link,
+  type TransportResponse,
+} from './transport';
+import {
+  STATIC_TASK_NAMES,
+  TASK_NAME_PATTERN,
+  checkTaskNameSyntax,
+  unknownTaskError,
+} from './tasks';
 import type {
   Activity,
   ButlerTask,
@@ -191,14 +202,14 @@ export class ButlerClient {
    * against the server's live list first; when that list cannot be read, nothing is sent.
    */
   async startTask(name: unknown, options: CallOptions = {}): Promise<TaskResult> {
-    const task = await this.validateTaskName(name, options);
+    const task = this.checkedName(name) ?? (await this.validateTaskName(name, options));
     const doing = message('doing.startTask', { task });
     const response = await this.request(
       'POST',
       `/butler/${task}`,
       this.signalFor(options.signal),
       doing,
-      [200, 202, 404],
+      START_ANSWERS,
     );
     if (response.status === 404) throw await this.taskVanished(task, doing, options);
     expectPlexAnswer(response, doing);
@@ -212,14 +223,14 @@ export class ButlerClient {
 
   /** DELETE /butler/{task}: `stopped` (200) or `not-running` (404 for a task the server lists). */
   async stopTask(name: unknown, options: CallOptions = {}): Promise<TaskResult> {
-    const task = await this.validateTaskName(name, options);
+    const task = this.checkedName(name) ?? (await this.validateTaskName(name, options));
     const doing = message('doing.stopTask', { task });
     const response = await this.request(
       'DELETE',
       `/butler/${task}`,
       this.signalFor(options.signal),
       doing,
-      [200, 404],
+      STOP_ANSWERS,
     );
     // The name was just checked against the live list, so 404 here means "not running".
     if (response.status === 404) return result('stop', task, 'not-running', 404);
@@ -250,9 +261,27 @@ export class ButlerClient {
     );
   }
 
+  /**
+   * The name, when the cached live list has it and is fresh: what validateTaskName() would
+   * resolve to, without its await (a start or stop message's usual case). Else undefined.
+   */
+  private checkedName(name: unknown): string | undefined {
+    if (
+      typeof name === 'string' &&
+      this.cachedTaskNames?.has(name) &&
+      Date.now() - this.cachedAt < this.taskListTtlMs
+    ) {
+      return name;
+    }
+    return undefined;
+  }
+
   private rememberTasks(tasks: ButlerTask[]): void {
     this.cachedTasks = tasks;
-    this.cachedTaskNames = new Set(tasks.map((task) => task.name));
+    // Only names fit for a URL path: one found here needs no syntax check of its own.
+    this.cachedTaskNames = new Set(
+      tasks.map((task) => task.name).filter((name) => TASK_NAME_PATTERN.test(name)),
+    );
     this.cachedAt = Date.now();
   }
 
@@ -345,16 +374,31 @@ export class ButlerClient {
     path: string,
     signal: AbortSignal,
     doing: MessageRef,
-    expected: readonly number[] = [200],
+    expected: readonly number[] = OK_ONLY,
   ): Promise<TransportResponse> {
     const policy = this.retryPolicy;
     const repeatable = method !== 'POST' && method !== 'DELETE';
     const startedAt = Date.now();
+    // close() ends a request through the transport; the caller's own signal, through this.
+    const cancellers = signal === this.lifetime.signal ? undefined : cancellersOf(signal);
     for (let attempt = 0; ; attempt++) {
       let failure: ButlerError;
       let waitMs: number | undefined;
+      let canceller: Link<Canceller> | undefined;
       try {
-        const response = await this.attempt(method, path, signal);
+        if (signal.aborted) throw signal.reason;
+        if (this.closed) throw this.lifetime.signal.reason;
+        let answer: Promise<TransportResponse>;
+        if (cancellers) {
+          let cancel: Canceller | undefined;
+          answer = this.transport.send(method, path, this.timeoutMs, (cancelRequest) => {
+            cancel = cancelRequest;
+          });
+          canceller = cancellers.add((reason) => cancel?.(reason));
+        } else {
+          answer = this.transport.send(method, path, this.timeoutMs);
+        }
+        const response = await answer;
         if (expected.includes(response.status)) return response;
         failure = statusFailure(response.status, doing, response.retryAfter);
         // A 502 or 504 comes from a proxy, which may have passed the request on.
@@ -374,6 +418,8 @@ export class ButlerClient {
         if (!repeatable && connected && failure.code !== 'aborted') {
           throw outcomeUnknown(doing, failure);
         }
+      } finally {
+        canceller?.remove();
       }
       if (!failure.retryable || attempt >= policy.retries) throw failure;
       const delay = waitMs ?? backoffDelay(policy, attempt);
@@ -383,28 +429,6 @@ export class ButlerClient {
       } catch (error) {
         throw this.failureOf(error, signal);
       }
-    }
-  }
-
-  private async attempt(
-    method: string,
-    path: string,
-    signal: AbortSignal,
-  ): Promise<TransportResponse> {
-    if (signal.aborted) throw signal.reason;
-    if (this.closed) throw this.lifetime.signal.reason;
-    let cancel: ((failure: unknown) => void) | undefined;
-    const answer = this.transport.send(method, path, this.timeoutMs, (cancelRequest) => {
-      cancel = cancelRequest;
-    });
-    // close() ends the request through the transport; the caller's own signal, here.
-    const cancellers = signal === this.lifetime.signal ? undefined : cancellersOf(signal);
-    const onCallerAbort = (reason: unknown): void => cancel?.(reason);
-    cancellers?.add(onCallerAbort);
-    try {
-      return await answer;
-    } finally {
-      cancellers?.delete(onCallerAbort);
     }
   }
 
@@ -423,23 +447,30 @@ export class ButlerClient {
   }
 }
 
-const cancellersBySignal = new WeakMap<AbortSignal, Set<(reason: unknown) => void>>();
+type Canceller = (reason: unknown) => void;
+
+/** What each request may answer with; anything else becomes its ButlerError. */
+const OK_ONLY: readonly number[] = [200];
+const START_ANSWERS: readonly number[] = [200, 202, 404];
+const STOP_ANSWERS: readonly number[] = [200, 404];
+
+const cancellersBySignal = new WeakMap<AbortSignal, LinkedList<Canceller>>();
 
 /**
  * What to cancel when a caller's signal aborts. One 'abort' listener per signal, however many
  * requests use it: a node passes one signal for all its messages, and an EventTarget listener
  * added and removed per request cost more than the rest of the request's own work (profile).
+ * A LinkedList, not a Set: see transport.ts.
  */
-function cancellersOf(signal: AbortSignal): Set<(reason: unknown) => void> {
+function cancellersOf(signal: AbortSignal): LinkedList<Canceller> {
   let cancellers = cancellersBySignal.get(signal);
   if (!cancellers) {
-    const created = new Set<(reason: unknown) => void>();
+    const created = new LinkedList<Canceller>();
     cancellersBySignal.set(signal, created);
     signal.addEventListener(
       'abort',
       () => {
-        for (const cancel of created) cancel(signal.reason);
-        created.clear();
+        created.drain((cancel) => cancel(signal.reason));
       },
       { once: true },
     );

@@ -64,9 +64,22 @@ const DEFAULTS: Required<WatchOptions> = {
   pingIntervalMs: 30_000,
 };
 
+/**
+ * How long an ended activity is remembered, and how many at most: a list read before the end
+ * may arrive after it (a busy server, a proxy that buffers HTTP but not the socket), at the
+ * latest when its own time limit runs out.
+ */
+const ENDED_MEMORY_MS = 10 * 60_000;
+const ENDED_MEMORY_SIZE = 1000;
+
 /** Statuses a proxy or an old server gives when it does not serve the socket: poll instead. */
 function socketRefused(status: number): boolean {
   return status !== 401 && status !== 403 && status !== 429 && status < 500;
+}
+
+/** A handshake refused as for a token: the token's, or only the socket's (see lost()). */
+function refusedAsToken(status: number): boolean {
+  return status === 401 || status === 403;
 }
 
 /** The event's fields only: no user id or context, which the server may add. */
@@ -105,6 +118,11 @@ export class ActivityWatcher extends EventEmitter<{
   private client: ButlerClient;
   private readonly options: Required<WatchOptions>;
   private readonly tracked = new Map<string, Tracked>();
+  /**
+   * Activities that ended, with when (ms), oldest first: an end is final, and a list that
+   * still shows one was read before it. Bounded by ENDED_MEMORY_MS and ENDED_MEMORY_SIZE.
+   */
+  private readonly ended = new Map<string, number>();
   private current: WatchStatus = { state: 'connecting' };
   private socket: WebSocket | undefined;
   /** The one pending reconnect, poll or socket retry. */
@@ -180,6 +198,7 @@ export class ActivityWatcher extends EventEmitter<{
     socket?.terminate();
     this.client.close();
     this.tracked.clear();
+    this.ended.clear();
     this.setStatus({ state: 'closed' });
   }
 
@@ -272,6 +291,50 @@ export class ActivityWatcher extends EventEmitter<{
       this.startPolling();
       return;
     }
+    if (
+      refusedWith !== undefined &&
+      refusedAsToken(refusedWith) &&
+      this.current.state !== 'polling'
+    ) {
+      void this.checkToken(refusedWith);
+      return;
+    }
+    this.retry(refusedWith, failure, connected);
+  }
+
+  /**
+   * The handshake was refused with 401 or 403: the token, or a proxy that refuses WebSockets
+   * alone? One read of the API with the same token tells. It works: the socket alone is
+   * refused, so poll (trying the socket now and then, as for a 404). It is refused too: the
+   * token is, as the handshake said. Anything else tells nothing: as the handshake said.
+   */
+  private async checkToken(refusedWith: number): Promise<void> {
+    const controller = new AbortController();
+    this.pollController = controller;
+    let socketOnly = false;
+    try {
+      await this.client.listActivities({ signal: controller.signal });
+      socketOnly = true;
+    } catch {
+      // What the read failed with is not the question; the handshake's status is the answer.
+    } finally {
+      if (this.pollController === controller) this.pollController = undefined;
+    }
+    if (this.closed) return;
+    if (controller.signal.aborted) {
+      // retarget(): the address changed while asking; try the socket there.
+      this.connect();
+      return;
+    }
+    if (socketOnly) {
+      this.startPolling();
+      return;
+    }
+    this.retry(refusedWith, undefined, true);
+  }
+
+  /** Reconnects after a backoff, saying why; while polling, keeps polling instead. */
+  private retry(refusedWith: number | undefined, failure: unknown, connected: boolean): void {
     const error =
       refusedWith !== undefined
         ? statusFailure(refusedWith, message('doing.openSocket'))
@@ -312,6 +375,7 @@ export class ActivityWatcher extends EventEmitter<{
     for (const { event, activity } of parseActivityNotification(text)) {
       if (event === 'ended') {
         this.tracked.delete(activity.uuid);
+        this.rememberEnded(activity.uuid, now);
       } else {
         this.tracked.set(activity.uuid, { activity, seenAt: now });
       }
@@ -353,6 +417,8 @@ export class ActivityWatcher extends EventEmitter<{
     this.synced = true;
     const present = new Set<string>();
     for (const activity of activities) {
+      // It ended: this list was read before the end came (or is a stale copy of one).
+      if (this.ended.has(activity.uuid)) continue;
       present.add(activity.uuid);
       const known = this.tracked.get(activity.uuid);
       // An event newer than this snapshot knows better.
@@ -363,12 +429,25 @@ export class ActivityWatcher extends EventEmitter<{
       else if (changed(known.activity, activity))
         this.emit('activity', toEvent('updated', activity));
     }
+    const now = Date.now();
     for (const [uuid, known] of [...this.tracked]) {
       if (present.has(uuid) || known.seenAt > takenAt) continue;
       this.tracked.delete(uuid);
+      this.rememberEnded(uuid, now);
       if (report) this.emit('activity', toEvent('ended', known.activity));
     }
     return true;
+  }
+
+  private rememberEnded(uuid: string, at: number): void {
+    this.ended.delete(uuid);
+    this.ended.set(uuid, at);
+    // A list older than this has run out of time long since (timeoutMs is at most 10 min).
+    const keepFrom = at - Math.max(ENDED_MEMORY_MS, this.settings.timeoutMs);
+    for (const [oldest, endedAt] of this.ended) {
+      if (this.ended.size <= ENDED_MEMORY_SIZE && endedAt >= keepFrom) break;
+      this.ended.delete(oldest);
+    }
   }
 
   private startPolling(): void {

@@ -19,7 +19,8 @@ export type FaultKind =
   | 'empty'
   | 'xml'
   | 'drip'
-  | 'reset-mid-body';
+  | 'reset-mid-body'
+  | 'held';
 
 export interface Fault {
   kind: FaultKind;
@@ -27,7 +28,12 @@ export interface Fault {
   status?: number;
   /** Retry-After header value sent with 'status'. */
   retryAfter?: string;
-  /** For 'latency' (delay added before answering) and 'drip' (delay between body bytes). */
+  /**
+   * For 'latency' (delay added before the server answers), 'held' (the server's answer, as it
+   * was when the request arrived, held back this long, as by a busy server or a proxy that
+   * buffers HTTP answers but passes the notification socket through) and 'drip' (delay
+   * between body bytes).
+   */
   ms?: number;
   /** For 'huge' (default 20 MiB). */
   bytes?: number;
@@ -150,6 +156,10 @@ export function answerWithFault(
       return;
     case 'drip':
       sendDrip(context, planned, fault.ms ?? DEFAULT_DRIP_MS);
+      return;
+    case 'held':
+      // Events sent meanwhile on the notification socket overtake this answer.
+      context.later(fault.ms ?? 0, () => send(context, planned));
       return;
     default:
       send(context, planned);

@@ -14,6 +14,7 @@ import {
 import type { PlexSimulator } from '../../simulator';
 import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
+import { startSocketRefusingProxy } from '../support/socket-refusing-proxy';
 import { selfSignedCertificate } from '../support/tls';
 import { waitUntil } from '../support/wait';
 
@@ -32,11 +33,8 @@ describe('ActivityWatcher', function () {
   let events: ActivityEvent[];
   let states: WatchStatus[];
 
-  function watch(options: WatchOptions = FAST, token = TOKEN): ActivityWatcher {
-    const created = new ActivityWatcher(
-      { url: sim.url, token, clientIdentifier: 'watch-test' },
-      options,
-    );
+  function watch(options: WatchOptions = FAST, token = TOKEN, url = sim.url): ActivityWatcher {
+    const created = new ActivityWatcher({ url, token, clientIdentifier: 'watch-test' }, options);
     created.on('activity', (event) => events.push(event));
     created.on('status', (status) => states.push(status));
     created.start();
@@ -160,6 +158,47 @@ describe('ActivityWatcher', function () {
     assert.ok((sim.stats.requestsByRoute['GET /activities'] ?? 0) <= polls + 1);
   });
 
+  for (const status of [403, 401]) {
+    it(`polls when a proxy answers ${status} to the socket alone, the token working for the API`, async function () {
+      const proxy = await startSocketRefusingProxy(sim.url, status);
+      try {
+        watch(FAST, TOKEN, proxy.url);
+        await waitUntil(stateIs('polling'), 3000, 'polling');
+        await plexRequest(sim, 'POST', '/butler/CleanOldBundles');
+        await waitUntil(() => events.some((e) => e.event === 'ended'), 3000, 'polled end');
+        assert.equal(events[0].event, 'started');
+        // The socket is tried again now and then, as when a proxy refuses it with 404.
+        const refused = proxy.refused;
+        await waitUntil(() => proxy.refused > refused, 3000, 'socket tried again');
+        assert.equal(watcher?.status.state, 'polling');
+        assert.ok(!states.some((s) => s.state === 'reconnecting'), 'never reconnecting');
+        assert.ok(
+          !states.some((s) => s.error?.code === 'unauthorized' || s.error?.code === 'forbidden'),
+          'never shown as a rejected token',
+        );
+      } finally {
+        watcher?.close();
+        await proxy.stop();
+      }
+    });
+  }
+
+  it('says the token is rejected when the API refuses it too, behind a proxy that answers 403 to the socket', async function () {
+    const proxy = await startSocketRefusingProxy(sim.url, 403);
+    try {
+      watch(FAST, 'not-the-token', proxy.url);
+      await waitUntil(() => states.filter((s) => s.error?.code === 'forbidden').length >= 2);
+      assert.equal(watcher?.status.state, 'reconnecting');
+      assert.ok(!states.some((s) => s.state === 'polling'), 'never polling');
+      // One read of the API per refused handshake, to tell the two apart.
+      const reads = sim.stats.requestsByRoute['GET /activities'] ?? 0;
+      assert.ok(reads >= 2 && reads <= proxy.refused, `${reads} reads, ${proxy.refused} refusals`);
+    } finally {
+      watcher?.close();
+      await proxy.stop();
+    }
+  });
+
   it('says unauthorized for a rejected token, and keeps trying', async function () {
     watch(FAST, 'not-the-token');
     await waitUntil(() => states.filter((s) => s.error?.code === 'unauthorized').length >= 2);
@@ -194,6 +233,94 @@ describe('ActivityWatcher', function () {
     await plexRequest(sim, 'POST', '/butler/OptimizeDatabase');
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(events.length, count);
+  });
+});
+
+describe('ActivityWatcher: a catch-up list that left the server before an end', function () {
+  let sim: PlexSimulator;
+  let watcher: ActivityWatcher;
+  let events: ActivityEvent[];
+
+  const listReads = (): number => sim.stats.requestsByRoute['GET /activities'] ?? 0;
+
+  beforeEach(async () => {
+    // The task runs until the test stops it.
+    sim = await startSimulator({ token: TOKEN, taskDurationMs: 60_000, progressIntervalMs: 100 });
+    const options = { url: sim.url, token: TOKEN, clientIdentifier: 'race-test' };
+    watcher = new ActivityWatcher(options, FAST);
+    events = [];
+    watcher.on('activity', (event) => events.push(event));
+    watcher.start();
+    await waitUntil(() => watcher.status.state === 'connected');
+    // The first list, read on connecting, is answered.
+    await waitUntil(() => sim.exchanges.some((e) => e.path === '/activities' && e.status === 200));
+  });
+  afterEach(async () => {
+    watcher.close();
+    await sim.stop();
+  });
+
+  /**
+   * Drops the socket while the task runs; the list read after the reconnect is answered as it
+   * was when it reached the server, but 800 ms later (a busy server, or a proxy that buffers
+   * HTTP but not the socket). The task is stopped once that read has reached the server, so
+   * its end comes on the new socket before the list that still shows it running. Resolves with
+   * the activity's uuid once the client has had that list for a while.
+   */
+  async function endOvertakesList(): Promise<string> {
+    await waitUntil(() => events.some((e) => e.event === 'started'), 2000, 'started');
+    const uuid = events[0].uuid;
+    sim.injectFault({
+      kind: 'held',
+      ms: 800,
+      times: 1,
+      match: { method: 'GET', path: '/activities' },
+    });
+    const reads = listReads();
+    sim.dropNotificationSockets();
+    await waitUntil(() => listReads() > reads, 3000, 'the catch-up read reached the server');
+    await plexRequest(sim, 'DELETE', '/butler/OptimizeDatabase');
+    await waitUntil(() => events.some((e) => e.event === 'ended'), 2000, 'ended on the socket');
+    const endSeenAt = Date.now();
+    await waitUntil(
+      () => sim.exchanges.filter((e) => e.path === '/activities' && e.status === 200).length >= 2,
+      3000,
+      'the held list sent',
+    );
+    const list = sim.exchanges.filter((e) => e.path === '/activities').at(-1);
+    // The race did happen: the list was read before the end reached us, and shows the activity.
+    assert.ok(list && list.time < endSeenAt, 'list read before the end');
+    assert.ok(list.responseBody.includes(uuid), 'the list shows the ended activity');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return uuid;
+  }
+
+  it('keeps the activity ended: no second started, nothing running', async function () {
+    await plexRequest(sim, 'POST', '/butler/OptimizeDatabase');
+    const uuid = await endOvertakesList();
+    const mine = events.filter((e) => e.uuid === uuid).map((e) => e.event);
+    assert.equal(mine.filter((event) => event === 'started').length, 1, mine.join(', '));
+    assert.equal(mine.at(-1), 'ended', mine.join(', '));
+    assert.deepEqual(watcher.running(), []);
+  });
+
+  it('lets a wait for the task finish instead of waiting for it again', async function () {
+    const client = new ButlerClient({ url: sim.url, token: TOKEN, clientIdentifier: 'race' });
+    try {
+      // The default quiet time (2 s) is still running when the held list comes.
+      const tracker = new CompletionTracker(watcher, { timeoutMs: 6000 });
+      const result = await client.startTask('OptimizeDatabase');
+      const waiting = tracker.wait(result.status === 'already-running');
+      waiting.catch(() => undefined);
+      await endOvertakesList();
+      const report = await waiting;
+      assert.deepEqual(
+        report.activities.map((activity) => [activity.title, activity.event]),
+        [['Optimize Database', 'ended']],
+      );
+    } finally {
+      client.close();
+    }
   });
 });
 

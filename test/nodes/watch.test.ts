@@ -3,6 +3,7 @@ import type { ActivityEvent } from '../../lib';
 import type { PlexSimulator } from '../../simulator';
 import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
+import { startSocketRefusingProxy } from '../support/socket-refusing-proxy';
 import { waitUntil } from '../support/wait';
 import {
   collectMessages,
@@ -64,12 +65,12 @@ describe('watch activity and wait for completion (Node-RED)', function () {
     await waitUntil(() => sim.stats.openNotificationSockets === 0, 2000, 'sockets closed');
   });
 
-  function server(): FlowNode {
+  function server(url = sim.url): FlowNode {
     return {
       id: 'server',
       type: 'plex-butler-server',
       name: 'Plex',
-      url: sim.url,
+      url,
       clientId: 'watch-node-test',
       verifyTls: true,
       ca: '',
@@ -80,9 +81,13 @@ describe('watch activity and wait for completion (Node-RED)', function () {
   }
 
   function flow(...nodes: FlowNode[]): FlowNode[] {
+    return flowAt(sim.url, ...nodes);
+  }
+
+  function flowAt(url: string, ...nodes: FlowNode[]): FlowNode[] {
     return [
       { id: 'tab', type: 'tab', label: 'test' },
-      server(),
+      server(url),
       ...nodes.map((node) => ({ z: 'tab', server: 'server', ...node })),
       { id: 'out', type: 'helper', z: 'tab' },
       { id: 'finished', type: 'helper', z: 'tab' },
@@ -247,6 +252,75 @@ describe('watch activity and wait for completion (Node-RED)', function () {
       (await received).map((msg) => msg.payload.event),
       ['started', 'ended'],
     );
+  });
+
+  it('polls, and says so, behind a proxy that answers 403 to the socket alone', async function () {
+    const proxy = await startSocketRefusingProxy(sim.url, 403);
+    try {
+      await loadFlow(flowAt(proxy.url, watchNode({ updates: 'none' })), {
+        server: { token: TOKEN },
+      });
+      await waitUntil(() => lastStatus('watch')?.fill === 'blue', 4000, 'polling');
+      assert.equal(lastStatus('watch')?.text, 'polling every 0.1 s');
+      const received = collectMessages<EventMessage>('out', 2, 4000);
+      await plexRequest(sim, 'POST', '/butler/BackupDatabase');
+      assert.deepEqual(
+        (await received).map((msg) => msg.payload.event),
+        ['started', 'ended'],
+      );
+      assert.equal((spied('watch').warn as unknown as { args: unknown[][] }).args.length, 0);
+    } finally {
+      await helper.unload();
+      await proxy.stop();
+    }
+  });
+
+  it('sends no second started when the list read on reconnecting is answered after the end', async function () {
+    this.timeout(15_000);
+    // A task that runs until it is stopped, and a server whose catch-up list comes late.
+    const slow = await startSimulator({ token: TOKEN, taskDurationMs: 60_000 });
+    try {
+      await loadFlow(flowAt(slow.url, watchNode({ updates: 'none' })), {
+        server: { token: TOKEN },
+      });
+      await connected();
+      const received: EventMessage[] = [];
+      onInput('out', (msg: EventMessage) => received.push(msg));
+      await plexRequest(slow, 'POST', '/butler/OptimizeDatabase');
+      await waitUntil(() => received.length === 1, 3000, 'started');
+      slow.injectFault({
+        kind: 'held',
+        ms: 800,
+        times: 1,
+        match: { method: 'GET', path: '/activities' },
+      });
+      const reads = slow.stats.requestsByRoute['GET /activities'] ?? 0;
+      slow.dropNotificationSockets();
+      await waitUntil(
+        () => (slow.stats.requestsByRoute['GET /activities'] ?? 0) > reads,
+        5000,
+        'the catch-up read reached the server',
+      );
+      await plexRequest(slow, 'DELETE', '/butler/OptimizeDatabase');
+      await waitUntil(
+        () =>
+          slow.exchanges.filter((e) => e.path === '/activities' && e.status === 200).length >= 2,
+        3000,
+        'the held list sent',
+      );
+      const list = slow.exchanges.filter((e) => e.path === '/activities').at(-1);
+      // The race did happen: the list sent after the end still shows the activity.
+      assert.ok(list?.responseBody.includes(received[0].payload.uuid));
+      await delay(300);
+      assert.deepEqual(
+        received.map((msg) => msg.payload.event),
+        ['started', 'ended'],
+      );
+      assert.equal(lastStatus('watch')?.text, 'connected');
+    } finally {
+      await helper.unload();
+      await slow.stop();
+    }
   });
 
   it('shows unauthorized in red and warns once for a rejected token', async function () {
