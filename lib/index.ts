@@ -70,3 +70,7 @@ export {
   planScheduleChange,
 } from './schedule';
 export type { ButlerSchedule } from './schedule';
+export { parsePlayingNotification } from './parse';
+export type { PlayingEvent, PlayingState } from './parse';
+export { parseBackgroundSessions, parseLiveSessions, parseSessions } from './viewers/sessions';
+export type { Playback, PlaybackKind, PlaybackLocation, PlaybackState } from './viewers/sessions';
