@@ -17,6 +17,7 @@ import {
 } from '../../lib';
 import type { PlexSimulator } from '../../simulator';
 import { plexRequest } from '../support/plex-request';
+import { prng } from '../support/prng';
 import { startSimulator } from '../support/simulator';
 import { waitUntil } from '../support/wait';
 
@@ -345,6 +346,81 @@ describe('viewers: parsing what servers send', function () {
     expectBadResponse(() => parseSessions('<html><body>Login</body></html>', 'text/html'), /HTML/);
     expectBadResponse(() => parseLiveSessions('', JSON_TYPE), /empty/);
     expectBadResponse(() => parseBackgroundSessions('hello', 'text/plain'), /neither|JSON|XML/);
+  });
+});
+
+describe('viewers: parsing what a broken server or a proxy sends', function () {
+  const PARSERS = [parseSessions, parseLiveSessions, parseBackgroundSessions];
+  const SAMPLE_XML = [
+    '<MediaContainer size="2">',
+    '<Video sessionKey="1" title="A &amp; B"><Media id="1"><Part decision="transcode"/></Media>',
+    '<User title="ann"/><Player state="paused" local="1"/><Session location="wan"/></Video>',
+    '<Track sessionKey="2"><Player state="playing"/></Track>',
+    '<TranscodeJob key="/transcode/sessions/x" title="Up"/>',
+    '</MediaContainer>',
+  ].join('\n');
+  const SAMPLE_JSON = JSON.stringify({
+    MediaContainer: {
+      size: 2,
+      Metadata: [
+        { sessionKey: '1', Player: { state: 'paused' }, Media: [{ Part: [{ decision: 'x' }] }] },
+        { User: [], Player: 'TV', Session: { location: 3 }, TranscodeSession: null },
+      ],
+      TranscodeJob: [{ key: {}, generatorID: [1] }],
+    },
+  });
+
+  /** Either a list of playbacks or a ButlerError; nothing else, whatever the body. */
+  function parsesOrRefuses(body: string, contentType: string | undefined): void {
+    for (const parse of PARSERS) {
+      try {
+        const playbacks = parse(body, contentType);
+        assert.ok(Array.isArray(playbacks));
+        for (const playback of playbacks) {
+          assert.equal(typeof playback.key, 'string');
+          assert.ok(playback.key !== '');
+          assert.ok(['playing', 'paused', 'buffering'].includes(playback.state));
+        }
+      } catch (error) {
+        assert.ok(
+          isButlerError(error),
+          `${String(error)} for ${JSON.stringify(body.slice(0, 80))}`,
+        );
+      }
+    }
+  }
+
+  it('reads or refuses 3000 cut and mutated answers, never crashing', function () {
+    const random = prng(4417);
+    const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
+    for (let i = 0; i < 3000; i++) {
+      const sample = pick([SAMPLE_XML, SAMPLE_JSON]);
+      let body = sample.slice(0, Math.floor(random() * (sample.length + 1)));
+      for (let j = Math.floor(random() * 4); j > 0; j--) {
+        const at = Math.floor(random() * (body.length + 1));
+        body =
+          body.slice(0, at) +
+          pick(['<', '>', '"', '/', '{', '}', '[', ']', '&', '<Video ', '</Video>', 'null']) +
+          body.slice(at + 1);
+      }
+      parsesOrRefuses(body, pick(['application/json', 'application/xml', undefined]));
+    }
+  });
+
+  it('stays linear on large hostile XML', function () {
+    const bodies = [
+      `<MediaContainer>${'<Video title="x">'.repeat(20_000)}`,
+      `<MediaContainer>${'<VideoStream a="1"/>'.repeat(20_000)}<Video/>`,
+      `<MediaContainer>${'<Video/>'.repeat(20_000)}</MediaContainer>`,
+      `<MediaContainer>${'<Video><User title="a"/></Video>'.repeat(20_000)}</MediaContainer>`,
+    ];
+    for (const body of bodies) {
+      const started = Date.now();
+      parsesOrRefuses(body, 'application/xml');
+      const took = Date.now() - started;
+      // Quadratic scanning would take minutes here.
+      assert.ok(took < 5000, `${took} ms for ${body.length} characters`);
+    }
   });
 });
 
