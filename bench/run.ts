@@ -8,8 +8,8 @@
  *
  * --markdown also prints the tables as Markdown (the README's Performance section); --quick
  * shortens every phase (to try the harness, not for figures); --only runs some phases:
- * overhead, burst, connections, sockets, memory, redeploys, slow. Quick and partial runs write
- * bench/results-partial.json.
+ * overhead, burst, connections, sockets, memory, redeploys, slow, viewers. Quick and partial runs
+ * write bench/results-partial.json.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -39,10 +39,11 @@ import {
 import { writeJson } from './output';
 import { BENCH_DIR, FROM_SOURCES } from './paths';
 import { startSimulatorProcess, type SimulatorProcess } from './sim-control';
+import { viewers } from './viewers';
 
 const QUICK = process.argv.includes('--quick');
 const onlyIndex = process.argv.indexOf('--only');
-/** --only overhead,burst,connections,sockets,memory,redeploys,slow: run some phases. */
+/** --only overhead,burst,connections,sockets,memory,redeploys,slow,viewers: run some phases. */
 const ONLY = onlyIndex > 0 ? new Set(process.argv[onlyIndex + 1].split(',')) : undefined;
 const phase = (name: string): boolean => {
   const run = !ONLY || ONLY.has(name);
@@ -75,6 +76,9 @@ const SETTINGS = {
   slowLatencyMs: 200,
   slowMessages: 100,
   slowBursts: QUICK ? 2 : 5,
+  /** Who is watching: rounds of "the last one stops", and how much faster the night runs. */
+  viewerStopRounds: QUICK ? 5 : 20,
+  viewerSpeedUp: QUICK ? 720 : 120,
 };
 
 /** Same client settings as the server config node gives its client (nodes/plex-butler-server.ts). */
@@ -763,6 +767,10 @@ async function main(): Promise<void> {
     if (phase('memory')) results.memory = await memory(sim);
     if (phase('redeploys')) results.redeploys = await redeploys(sim);
     if (phase('slow')) results.slowServer = await slowServer(sim);
+    if (phase('viewers')) {
+      const settings = { stopRounds: SETTINGS.viewerStopRounds, speedUp: SETTINGS.viewerSpeedUp };
+      results.viewers = await viewers(settings, judge);
+    }
   } finally {
     await sim.stop();
   }

@@ -34,6 +34,12 @@ import type {
   TaskResult,
   TaskStatus,
 } from './types';
+import {
+  parseBackgroundSessions,
+  parseLiveSessions,
+  parseSessions,
+  type Playback,
+} from './viewers/sessions';
 
 export interface ConnectionReport {
   identity: ServerIdentity;
@@ -130,6 +136,38 @@ export class ButlerClient {
         message('doing.listActivities'),
       );
       return parseActivities(response.body, response.contentType);
+    });
+  }
+
+  /** GET /status/sessions: the playbacks on the server now. Concurrent calls share one request. */
+  listSessions(options: CallOptions = {}): Promise<Playback[]> {
+    return this.shared('GET /status/sessions', options.signal, async (signal) => {
+      const doing = message('doing.listSessions');
+      const response = await this.request('GET', '/status/sessions', signal, doing);
+      return parseSessions(response.body, response.contentType);
+    });
+  }
+
+  /**
+   * GET /livetv/sessions: live TV and DVR recordings in progress. A server without a DVR has no
+   * such endpoint and answers 404: that is "none", not a failure, or every check on such a
+   * server would fail. (A URL that reaches no Plex at all fails on /status/sessions instead.)
+   */
+  listLiveSessions(options: CallOptions = {}): Promise<Playback[]> {
+    return this.shared('GET /livetv/sessions', options.signal, async (signal) => {
+      const doing = message('doing.listLiveSessions');
+      const response = await this.request('GET', '/livetv/sessions', signal, doing, [200, 404]);
+      if (response.status === 404) return [];
+      return parseLiveSessions(response.body, response.contentType);
+    });
+  }
+
+  /** GET /status/sessions/background: optimised versions, downloads and sync being transcoded. */
+  listBackgroundSessions(options: CallOptions = {}): Promise<Playback[]> {
+    return this.shared('GET /status/sessions/background', options.signal, async (signal) => {
+      const doing = message('doing.listBackgroundSessions');
+      const response = await this.request('GET', '/status/sessions/background', signal, doing);
+      return parseBackgroundSessions(response.body, response.contentType);
     });
   }
 

@@ -74,3 +74,29 @@ export {
 export type { ButlerSchedule } from './schedule';
 export { findMovedServer, isBareHttps, pickServerAddress } from './where';
 export type { PickedAddress } from './where';
+export { parsePlayingNotification } from './parse';
+export type { PlayingEvent, PlayingState } from './parse';
+export { parseBackgroundSessions, parseLiveSessions, parseSessions } from './viewers/sessions';
+export type { Playback, PlaybackKind, PlaybackLocation, PlaybackState } from './viewers/sessions';
+export {
+  DEFAULT_VIEWER_RULES,
+  IGNORE_REASONS,
+  judgePlaybacks,
+  pausedLimitEnds,
+  resolveViewerRules,
+} from './viewers/rules';
+export type {
+  IgnoreReason,
+  IgnoredSession,
+  ViewerRuleOptions,
+  ViewerRules,
+  ViewerSession,
+  ViewerVerdict,
+} from './viewers/rules';
+export { ViewerMonitor } from './viewers/monitor';
+export type {
+  PlayingSource,
+  ViewerMonitorOptions,
+  ViewerReading,
+  ViewerState,
+} from './viewers/monitor';

@@ -383,3 +383,59 @@ export function parseSettings(body: string, contentType: string | undefined): Pl
   }
   return settings;
 }
+
+export type PlayingState = 'playing' | 'paused' | 'buffering' | 'stopped';
+
+/**
+ * One `playing` notification entry: a playback's state as its player reported it. It names no
+ * user and no title: GET /status/sessions has those.
+ */
+export interface PlayingEvent {
+  /** The playback's sessionKey, as in GET /status/sessions. */
+  sessionKey: string;
+  /** The player's machineIdentifier. */
+  clientIdentifier: string;
+  ratingKey: string;
+  state: PlayingState;
+  /** Milliseconds into the item; 0 when not given. */
+  viewOffset: number;
+}
+
+const PLAYING_STATES = new Set<string>(['playing', 'paused', 'buffering', 'stopped']);
+
+/**
+ * A notification socket message: `{"NotificationContainer": {"type": "playing",
+ * "PlaySessionStateNotification": [{sessionKey, clientIdentifier, ratingKey, viewOffset,
+ * state, …}]}}`. Other types, and entries without a sessionKey or a known state, give none.
+ */
+export function parsePlayingNotification(text: string): PlayingEvent[] {
+  // Most messages on a shared socket are activities: skip the JSON parse for them.
+  if (!text.includes('PlaySessionStateNotification')) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  if (!isRecord(parsed) || !isRecord(parsed.NotificationContainer)) return [];
+  const container = parsed.NotificationContainer;
+  if (container.type !== 'playing') return [];
+  const events: PlayingEvent[] = [];
+  for (const entry of asArray(container.PlaySessionStateNotification)) {
+    if (!isRecord(entry)) continue;
+    const sessionKey = toText(entry.sessionKey);
+    const state = toText(entry.state);
+    if (sessionKey === '' || !PLAYING_STATES.has(state)) continue;
+    events.push({
+      sessionKey,
+      clientIdentifier: toText(entry.clientIdentifier),
+      ratingKey: toText(entry.ratingKey),
+      state: state as PlayingState,
+      viewOffset: toNumber(entry.viewOffset, 0),
+    });
+  }
+  return events;
+}
+
+/** The readers of this file, for the session parsers of lib/viewers. */
+export { asArray, isRecord, parseJson, toBoolean, toNumber, toText };

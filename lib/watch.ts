@@ -8,7 +8,12 @@ import { ButlerError } from './errors';
 import { statusFailure, transportFailure } from './failures';
 import { message } from './messages';
 import { plexDirectAddress, plexDirectLookup } from './plexdirect';
-import { parseActivityNotification, type ActivityEventKind } from './parse';
+import {
+  parseActivityNotification,
+  parsePlayingNotification,
+  type ActivityEventKind,
+  type PlayingEvent,
+} from './parse';
 import { resolveSettings, type ButlerClientOptions, type ResolvedSettings } from './settings';
 import type { Activity } from './types';
 
@@ -107,11 +112,13 @@ function changed(before: Activity, after: Activity): boolean {
 /**
  * Follows one server's activities: the notification WebSocket (token in a header, never in the
  * URL), reconnecting with backoff, or GET /activities at an interval when the socket is
- * refused. Emits 'activity' per event and 'status' on every state change. Knows nothing of
- * Node-RED; one watcher per server is meant to be shared by everything that listens.
+ * refused. Emits 'activity' per event, 'playing' per playback state notification (the socket
+ * asks for both types), and 'status' on every state change. Knows nothing of Node-RED; one
+ * watcher per server is meant to be shared by everything that listens.
  */
 export class ActivityWatcher extends EventEmitter<{
   activity: [ActivityEvent];
+  playing: [PlayingEvent];
   status: [WatchStatus];
 }> {
   private settings: ResolvedSettings;
@@ -206,7 +213,7 @@ export class ActivityWatcher extends EventEmitter<{
 
   private connect(): void {
     if (this.closed) return;
-    const url = `${this.settings.baseUrl.replace(/^http/, 'ws')}${NOTIFICATIONS_PATH}?filters=activity`;
+    const url = `${this.settings.baseUrl.replace(/^http/, 'ws')}${NOTIFICATIONS_PATH}?filters=activity,playing`;
     const secure = url.startsWith('wss:');
     // Whether the TCP (TLS) connection came about: a handshake timeout before it is a host
     // that does not answer, after it a server that does not upgrade.
@@ -381,6 +388,7 @@ export class ActivityWatcher extends EventEmitter<{
       }
       this.emit('activity', toEvent(event, activity));
     }
+    for (const playing of parsePlayingNotification(text)) this.emit('playing', playing);
   }
 
   // ---- snapshots and polling ------------------------------------------------------------------

@@ -18,13 +18,22 @@ const USAGE = `Usage: tsx simulator/cli.ts [options]
   --task-duration <ms>  how long a started task runs (default 3000)
   --latency <ms>        delay before every answer (default 0)
   --progress-interval <ms>  how often a running task reports progress (default 1000)
+  --timeline-interval <ms>  how often a playing session repeats its notification (default 10000)
   --no-websocket        refuse the notification WebSocket (404), like a proxy without it
   --prefix <path>       serve under a path, like a reverse proxy (e.g. /plex)
   --tls                 serve HTTPS with a self-signed certificate made now with openssl
   --tls-key <file>      serve HTTPS with this key (with --tls-cert)
   --tls-cert <file>     serve HTTPS with this certificate (with --tls-key)
   --quiet               do not log requests
-  --help                show this help`;
+  --help                show this help
+
+Someone watching, on the simulator's own path (same token, X-Plex-Token header), e.g.:
+  curl -X POST -H 'X-Plex-Token: simulator-token' \\
+    'http://127.0.0.1:32400/__simulator/playbacks?user=alice&player=TV&transcode=true&location=wan'
+  POST /__simulator/playbacks/{sessionKey}/pause | resume | buffer | stop
+  POST /__simulator/recordings?title=&channel=    then /__simulator/recordings/{key}/stop
+  POST /__simulator/background?title=&speed=      then /__simulator/background/{id}/stop
+  GET  /__simulator/sessions                      what plays, records and converts now`;
 
 function fail(message: string): never {
   console.error(`${message}\n\n${USAGE}`);
@@ -89,6 +98,7 @@ async function main(): Promise<void> {
     latencyMs: wholeNumber(values.latency, 'latency', 0),
     pathPrefix: values.prefix,
     progressIntervalMs: wholeNumber(values['progress-interval'], 'progress-interval', 1000),
+    timelineIntervalMs: wholeNumber(values['timeline-interval'], 'timeline-interval', 10_000),
     notifications: values['no-websocket'] ? 'refused' : 'websocket',
   };
   let certificateDir: string | undefined;
@@ -138,6 +148,7 @@ function parseOptions() {
       'task-duration': { type: 'string' },
       latency: { type: 'string' },
       'progress-interval': { type: 'string' },
+      'timeline-interval': { type: 'string' },
       'no-websocket': { type: 'boolean' },
       prefix: { type: 'string' },
       tls: { type: 'boolean' },

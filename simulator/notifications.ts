@@ -1,11 +1,13 @@
 /**
  * The notification WebSocket (/:/websockets/notifications): the handshake, the open sockets,
- * and the activity events sent on them in the shape real servers use (shared/plex-api README).
+ * and the activity and playing events sent on them in the shapes real servers use
+ * (shared/plex-api README), each to the sockets whose `filters` take its type.
  */
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { SimActivityEvent } from './butler';
+import type { SimPlayingNotification } from './sessions';
 import { NOT_FOUND_HTML, PROXY_NOT_FOUND_HTML, UNAUTHORIZED_HTML } from './pages';
 import { findRoute, type Route } from './router';
 
@@ -36,27 +38,28 @@ export interface Handshake {
 }
 
 /**
- * The `filters` rule of the notification endpoints (spec): absent means everything but logs,
- * empty means everything, `a,b` only those, `-a` everything but a.
+ * The `filters` query of the notification endpoints, as both specs word it: absent means every
+ * type but `log` (as `-log`); empty means every type; `foo,bar` only those; a list that starts
+ * with `-` (`-foo,bar`) every type but those listed.
  */
-function wantsEventType(filters: string | null, type: string): boolean {
+export function wantsEventType(filters: string | null, type: string): boolean {
   if (filters === null) return type !== 'log';
-  const items = filters
+  const trimmed = filters.trim();
+  if (trimmed === '') return true;
+  const excluding = trimmed.startsWith('-');
+  const listed = trimmed
     .split(',')
-    .map((item) => item.trim())
+    .map((item) => item.trim().replace(/^-/, ''))
     .filter((item) => item !== '');
-  if (items.length === 0) return true;
-  if (items.includes(`-${type}`)) return false;
-  const wanted = items.filter((item) => !item.startsWith('-'));
-  return wanted.length === 0 || wanted.includes(type);
+  return excluding ? !listed.includes(type) : listed.includes(type);
 }
 
 export class NotificationHub {
   /** 'refused' answers new handshakes 404; open sockets stay open. */
   mode: NotificationMode;
   private readonly webSockets = new WebSocketServer({ noServer: true });
-  /** Open notification sockets, each with whether it asked for activity events. */
-  private readonly clients = new Map<WebSocket, boolean>();
+  /** Open notification sockets, each with its `filters` query (null when it gave none). */
+  private readonly clients = new Map<WebSocket, string | null>();
 
   constructor(mode: NotificationMode) {
     this.mode = mode;
@@ -91,28 +94,37 @@ export class NotificationHub {
     this.webSockets.handleUpgrade(req, socket, head, (client) => {
       handshake.record(101, undefined, '', false);
       handshake.accepted();
-      this.clients.set(client, wantsEventType(handshake.query.get('filters'), 'activity'));
+      this.clients.set(client, handshake.query.get('filters'));
       client.on('error', () => undefined);
       client.on('close', () => this.clients.delete(client));
     });
   }
 
-  /** To every socket that asked for activity events. */
+  /** To every socket whose filters take activity events. */
   sendActivity({ event, activity }: SimActivityEvent): void {
+    this.sendTyped('activity', 'ActivityNotification', [
+      { event, uuid: activity.uuid, Activity: activity },
+    ]);
+  }
+
+  /** A playback's state (PlaySessionStateNotification) to every socket whose filters take it. */
+  sendPlaying(entry: SimPlayingNotification): void {
+    this.sendTyped('playing', 'PlaySessionStateNotification', [entry]);
+  }
+
+  private sendTyped(type: string, list: string, entries: unknown[]): void {
     if (this.clients.size === 0) return;
-    const text = JSON.stringify({
-      NotificationContainer: {
-        type: 'activity',
-        size: 1,
-        ActivityNotification: [{ event, uuid: activity.uuid, Activity: activity }],
-      },
-    });
-    for (const [client, wantsActivity] of this.clients) {
-      if (wantsActivity) client.send(text);
+    let text: string | undefined;
+    for (const [client, filters] of this.clients) {
+      if (!wantsEventType(filters, type)) continue;
+      text ??= JSON.stringify({
+        NotificationContainer: { type, size: entries.length, [list]: entries },
+      });
+      client.send(text);
     }
   }
 
-  /** A raw notification (any type) to every open socket. */
+  /** A raw notification (any type) to every open socket, whatever its filters: a test's tool. */
   broadcast(container: Record<string, unknown>): void {
     const text = JSON.stringify({ NotificationContainer: container });
     for (const client of this.clients.keys()) client.send(text);

@@ -2,7 +2,9 @@
  * The simulator itself: one HTTP(S) server on loopback that ties the parts together. Requests
  * are counted, may meet an injected fault (faults.ts), are routed (router.ts, routes.ts) and
  * recorded (exchange.ts); the Butler (butler.ts) runs tasks, whose activity events go to the
- * 'activity' event and the notification WebSocket (notifications.ts).
+ * 'activity' event and the notification WebSocket (notifications.ts). Playbacks, recordings
+ * and background transcodes (sessions.ts) are started and stopped by the control API below, or
+ * over HTTP on the simulator's own path (control.ts); playbacks send `playing` notifications.
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -19,12 +21,24 @@ import {
   handshakeExchange,
   type RecordedExchange,
 } from './exchange';
+import { answerControl, isControlPath } from './control';
 import { answerWithFault, faultDelayMs, FaultList, type Fault } from './faults';
 import { NOTIFICATIONS_ROUTE, NotificationHub, type NotificationMode } from './notifications';
 import { PROXY_NOT_FOUND_HTML } from './pages';
 import { answerRoute, requestToken, routeTemplate, splitRequestUrl, type Route } from './router';
 import { Preferences, preferenceRoutes, type SimSetting } from './preferences';
 import { butlerRoutes, identityRoute } from './routes';
+import { sessionRoutes } from './session-routes';
+import {
+  Sessions,
+  type SimBackgroundJob,
+  type SimBackgroundOptions,
+  type SimPlayback,
+  type SimPlaybackOptions,
+  type SimPlayingNotification,
+  type SimRecording,
+  type SimRecordingOptions,
+} from './sessions';
 import { DEFAULT_TASKS, type SimTask } from './tasks';
 import { Timers } from './timers';
 
@@ -54,6 +68,11 @@ export interface SimulatorOptions {
   /** How often a running task reports its progress ('updated' events); default 1000. */
   progressIntervalMs?: number;
   /**
+   * How often a playing session repeats its `playing` notification, as players report their
+   * position (the interval is not documented; players report about every 10 s); default 10000.
+   */
+  timelineIntervalMs?: number;
+  /**
    * 'websocket' (default): the notification socket works. 'refused': its handshake is answered
    * 404, as by a reverse proxy that does not pass WebSockets on.
    */
@@ -69,6 +88,8 @@ export interface PlexSimulatorEvents {
   exchange: [RecordedExchange];
   request: [http.IncomingMessage];
   activity: [SimActivityEvent];
+  /** Every `playing` notification entry, when it is sent (whether or not a socket takes it). */
+  playing: [SimPlayingNotification];
 }
 
 export interface SimulatorStats {
@@ -85,6 +106,7 @@ export interface SimulatorStats {
 const DEFAULT_TOKEN = 'simulator-token';
 const DEFAULT_TASK_DURATION_MS = 3000;
 const DEFAULT_PROGRESS_INTERVAL_MS = 1000;
+const DEFAULT_TIMELINE_INTERVAL_MS = 10_000;
 /** Longer than the keep-alive timeouts of common clients, as on real servers behind proxies. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
@@ -111,6 +133,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
   private readonly faults = new FaultList();
   private readonly timers = new Timers();
   private readonly butler: Butler;
+  private readonly sessions: Sessions;
   private readonly routes: Route[];
   /** The server's settings: the Butler's window and switches among them. */
   readonly preferences: Preferences;
@@ -141,6 +164,11 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
       timers: this.timers,
       onActivity: (event) => this.activityEvent(event),
     });
+    this.sessions = new Sessions({
+      timers: this.timers,
+      timelineIntervalMs: options.timelineIntervalMs ?? DEFAULT_TIMELINE_INTERVAL_MS,
+      notify: (entry) => this.playingEvent(entry),
+    });
     this.routes = [
       identityRoute(this.machineIdentifier),
       ...butlerRoutes(this.butler, (task) => {
@@ -152,6 +180,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
         return Math.floor(Math.random() * (this.preferences.msLeft(at) - 1)) + 1;
       }),
       ...preferenceRoutes(this.preferences),
+      ...sessionRoutes(this.sessions),
       NOTIFICATIONS_ROUTE,
     ];
     const clientSockets = this.clientSockets;
@@ -225,6 +254,7 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
   async stop(): Promise<void> {
     this.timers.cancelAll();
     this.butler.forgetRunning();
+    this.sessions.forgetAll();
     this.notifications.closeAll();
     const server = this.server;
     this.server = undefined;
@@ -306,11 +336,71 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
     return this.butler.activities();
   }
 
+  // ---- who is watching: the control API (also over HTTP, see control.ts) -----------------------
+
+  /** Someone starts playing: listed by GET /status/sessions, announced by a `playing` notification. */
+  startPlayback(options: SimPlaybackOptions = {}): SimPlayback {
+    return this.sessions.startPlayback(options);
+  }
+
+  /** The next calls throw for a sessionKey the simulator does not have. */
+  pausePlayback(sessionKey: string): SimPlayback {
+    return this.sessions.setPlaybackState(sessionKey, 'paused');
+  }
+
+  resumePlayback(sessionKey: string): SimPlayback {
+    return this.sessions.setPlaybackState(sessionKey, 'playing');
+  }
+
+  bufferPlayback(sessionKey: string): SimPlayback {
+    return this.sessions.setPlaybackState(sessionKey, 'buffering');
+  }
+
+  /** Ends a playback: gone from the list, a `stopped` notification sent. */
+  stopPlayback(sessionKey: string): void {
+    this.sessions.stopPlayback(sessionKey);
+  }
+
+  playbacks(): SimPlayback[] {
+    return this.sessions.playbacks();
+  }
+
+  /** A live TV/DVR recording starts: listed by GET /livetv/sessions. */
+  startRecording(options: SimRecordingOptions = {}): SimRecording {
+    return this.sessions.startRecording(options);
+  }
+
+  stopRecording(key: string): void {
+    this.sessions.stopRecording(key);
+  }
+
+  recordings(): SimRecording[] {
+    return this.sessions.recordings();
+  }
+
+  /** An optimised version, download or sync starts: listed by /status/sessions/background. */
+  startBackgroundTranscode(options: SimBackgroundOptions = {}): SimBackgroundJob {
+    return this.sessions.startBackgroundTranscode(options);
+  }
+
+  stopBackgroundTranscode(id: string): void {
+    this.sessions.stopBackgroundTranscode(id);
+  }
+
+  backgroundTranscodes(): SimBackgroundJob[] {
+    return this.sessions.backgroundTranscodes();
+  }
+
   // ---- activity events and the notification WebSocket ------------------------------------
 
   private activityEvent(event: SimActivityEvent): void {
     this.emit('activity', event);
     this.notifications.sendActivity(event);
+  }
+
+  private playingEvent(entry: SimPlayingNotification): void {
+    this.emit('playing', entry);
+    this.notifications.sendPlaying(entry);
   }
 
   private upgrade(req: http.IncomingMessage, socket: Socket, head: Buffer): void {
@@ -352,6 +442,10 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
       path = rawPath;
     }
     const innerPath = this.stripPrefix(path);
+    if (isControlPath(innerPath)) {
+      this.control(req, res, method, innerPath, query);
+      return;
+    }
     const context = new ExchangeContext(req, res, innerPath ?? path, this.timers, (exchange) =>
       this.log(exchange),
     );
@@ -373,6 +467,23 @@ export class PlexSimulator extends EventEmitter<PlexSimulatorEvents> {
       );
     if (delay > 0) context.later(delay, answer);
     else answer();
+  }
+
+  /** The simulator's own path: no Plex request, so neither counted nor recorded. */
+  private control(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    method: string,
+    path: string,
+    query: URLSearchParams,
+  ): void {
+    const { status, body } = answerControl(this, method, path, query, this.authorized(req, query));
+    const text = JSON.stringify(body);
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+    });
+    res.end(text);
   }
 
   private count(method: string, innerPath: string | undefined): void {

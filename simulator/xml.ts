@@ -48,3 +48,26 @@ export function xmlDocument(
   const open = `<${rootName}${formatAttributes(rootAttributes)}>`;
   return [XML_DECLARATION, open, ...children, `</${rootName}>`, ''].join('\n');
 }
+
+/** A JSON object the way Plex nests it: values are attributes, objects and lists of them children. */
+export type NestedFields = { [name: string]: XmlAttributeValue | NestedFields | NestedFields[] };
+
+/**
+ * The XML element of a JSON object as Plex writes both: `{"title": "x", "User": {...},
+ * "Media": [{...}]}` is `<Name title="x"><User …/><Media …/></Name>`.
+ */
+export function nestedElement(name: string, fields: NestedFields): string {
+  const attributes: Record<string, XmlAttributeValue> = {};
+  const children: string[] = [];
+  for (const [key, value] of Object.entries(fields)) {
+    if (Array.isArray(value)) {
+      for (const item of value) children.push(nestedElement(key, item));
+    } else if (typeof value === 'object') {
+      children.push(nestedElement(key, value));
+    } else {
+      attributes[key] = value;
+    }
+  }
+  if (children.length === 0) return emptyElement(name, attributes);
+  return [`<${name}${formatAttributes(attributes)}>`, ...children, `</${name}>`].join('\n');
+}

@@ -78,7 +78,7 @@ describe('ActivityWatcher', function () {
     assert.deepEqual(watcher?.running(), []);
 
     const handshake = sim.exchanges.find((e) => e.path === '/:/websockets/notifications');
-    assert.equal(handshake?.url, '/:/websockets/notifications?filters=activity');
+    assert.equal(handshake?.url, '/:/websockets/notifications?filters=activity,playing');
     assert.equal(handshake?.headers['x-plex-token'], TOKEN);
     assert.equal(handshake?.headers['x-plex-client-identifier'], 'watch-test');
   });
