@@ -162,6 +162,7 @@ class JournalCore extends EventEmitter<{ warning: [JournalWarning] }> {
   private readonly clock: () => number;
   private server: string;
   private early: JournalRecord[] = [];
+  private readonly openedAt: number;
   loaded = false;
   private pending: string[] = [];
   private pendingBytes = 0;
@@ -193,6 +194,8 @@ class JournalCore extends EventEmitter<{ warning: [JournalWarning] }> {
     this.clock = options.now ?? Date.now;
     this.server = cleanServerLabel(options.server ?? '');
     this.target = file;
+    // The journal begins when it is opened: what is recorded while the file is read is in it.
+    this.openedAt = this.clock();
     this.ready = (previous ?? Promise.resolve()).then(() => this.load());
     const heartbeatMs = positive(options.heartbeatMs, JOURNAL_DEFAULTS.heartbeatMs);
     this.heartbeat = setInterval(() => this.beat(), heartbeatMs);
@@ -221,8 +224,9 @@ class JournalCore extends EventEmitter<{ warning: [JournalWarning] }> {
       this.warn('read-failed', error);
     }
     const now = this.now();
-    if (this.model.coverageFrom === undefined) this.record({ k: 'begin', t: now }, true);
-    this.record({ k: 'start', t: now, ...(this.server ? { server: this.server } : {}) }, true);
+    const start = this.openedAt;
+    if (this.model.coverageFrom === undefined) this.record({ k: 'begin', t: start }, true);
+    this.record({ k: 'start', t: start, ...(this.server ? { server: this.server } : {}) }, true);
     this.loaded = true;
     const early = this.early;
     this.early = [];
