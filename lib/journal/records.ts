@@ -200,9 +200,10 @@ export function cleanServerLabel(value: unknown): string {
     const host = url[2].slice(url[2].lastIndexOf('@') + 1);
     text = `${url[1]}${host}${url[3]}`;
   } else {
-    text = text.replace(/[?#].*$/, '');
+    text = text.replace(/[?#][\s\S]*$/, '');
   }
-  return cleanText(text, MAX_TEXT) ?? '';
+  // Trimmed last, so that a label read back is the label written.
+  return (cleanText(text, MAX_TEXT) ?? '').trim();
 }
 
 // ---- reading lines back ------------------------------------------------------------------------

@@ -7,7 +7,13 @@ import { formatMessage, message, type MessageParam, type MessageRef } from '../m
 import type { TaskStatus } from '../types';
 import { entryEnd, type Gap, type JournalModel } from './model';
 import type { PeriodKind } from './period';
-import type { EntryRecord, GapReason, JournalNode, ScheduleStatus } from './records';
+import {
+  isErrorCode,
+  type EntryRecord,
+  type GapReason,
+  type JournalNode,
+  type ScheduleStatus,
+} from './records';
 import { durationWords, listWords, paragraphWords, taskWords, timeWords } from './words';
 
 /**
@@ -123,12 +129,39 @@ const MAX_GROUPS = 6;
 const MAX_ACTIONS = 4;
 /** Gaps of one reason shown one by one; more are summed up. */
 const MAX_GAPS_LISTED = 2;
-const DAY_MS = 86_400_000;
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+const DAY_MS = 86_400_000;
+const TWO_DIGITS = Array.from({ length: 60 }, (_, value) => String(value).padStart(2, '0'));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, value) => String(value).padStart(3, '0'));
+let isoDay = Number.NaN;
+let isoDate = '';
+
+/**
+ * As Date#toISOString, for the times of the journal (after 2000, whole ms): a report of many
+ * activities formats two per activity, and the date part is mostly the one before.
+ */
+export function iso(ms: number): string {
+  const day = Math.floor(ms / DAY_MS);
+  if (day !== isoDay) {
+    isoDay = day;
+    isoDate = new Date(day * DAY_MS).toISOString().slice(0, 11);
+  }
+  let rest = ms - day * DAY_MS;
+  const hours = Math.floor(rest / 3_600_000);
+  rest -= hours * 3_600_000;
+  const minutes = Math.floor(rest / 60_000);
+  rest -= minutes * 60_000;
+  const seconds = Math.floor(rest / 1000);
+  const millis = Math.floor(rest - seconds * 1000);
+  return `${isoDate}${TWO_DIGITS[hours]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[seconds]}.${THREE_DIGITS[millis]}Z`;
+}
 
 function taskOf(entry: EntryRecord): string | undefined {
-  return entry.task ?? TASK_OF_ACTIVITY_TYPE[entry.type];
+  if (entry.task !== undefined) return entry.task;
+  // A type from the server is only a key here if it is one of ours ("__proto__" is not).
+  return Object.hasOwn(TASK_OF_ACTIVITY_TYPE, entry.type)
+    ? TASK_OF_ACTIVITY_TYPE[entry.type]
+    : undefined;
 }
 
 export function buildReport(input: ReportInput): JournalReport {
@@ -165,11 +198,17 @@ export function buildReport(input: ReportInput): JournalReport {
   const missedMs = unionLength(
     gapList.map((gap) => [Math.max(gap.from, from), Math.min(gap.to, to)] as const),
   );
+  let ended = 0;
+  let running = 0;
+  for (const activity of activities) {
+    if (activity.ended) ended++;
+    else if (activity.running) running++;
+  }
   const totals: ReportTotals = {
     activities: activities.length,
-    ended: activities.filter((activity) => activity.ended).length,
-    running: activities.filter((activity) => activity.running).length,
-    notSeenToEnd: activities.filter((activity) => !activity.ended && !activity.running).length,
+    ended,
+    running,
+    notSeenToEnd: activities.length - ended - running,
     actions: actions.length,
     failedActions: actions.filter((action) => action.status === 'failed').length,
     scheduleChanges: actions.filter((action) => action.action === 'schedule').length,
@@ -200,13 +239,11 @@ export function buildReport(input: ReportInput): JournalReport {
 function toActivity(entry: EntryRecord, now: number): ReportActivity {
   const running = entry.state === 'open';
   const ended = entry.state === 'ended';
-  const end = ended ? (entry.endedAt ?? entry.lastSeenAt) : running ? now : entry.lastSeenAt;
-  const task = taskOf(entry);
-  return {
+  const end = knownEnd(entry, now);
+  const activity: ReportActivity = {
     type: entry.type,
     title: entry.title,
     subtitle: entry.subtitle,
-    ...(task !== undefined ? { task } : {}),
     startedAt: iso(entry.startedAt),
     endedAt: ended ? iso(end) : null,
     durationMs: Math.max(0, end - entry.startedAt),
@@ -215,6 +252,16 @@ function toActivity(entry: EntryRecord, now: number): ReportActivity {
     running,
     startSeen: entry.startSeen,
   };
+  const task = taskOf(entry);
+  if (task !== undefined) activity.task = task;
+  return activity;
+}
+
+/** Until when it is known to have run: its end, now while it runs, or when last seen. */
+function knownEnd(entry: EntryRecord, now: number): number {
+  if (entry.state === 'open') return now;
+  if (entry.state === 'lost') return entry.lastSeenAt;
+  return entry.endedAt ?? entry.lastSeenAt;
 }
 
 type ListedGap = Gap & { ongoing?: boolean };
@@ -269,7 +316,8 @@ function paragraph(
   gaps: ListedGap[],
 ): MessageRef {
   const { from, to, now } = input;
-  const withDate = to - from > DAY_MS;
+  // Half a day or more may reach into another day at the same hour: the date says which.
+  const withDate = to - from >= DAY_MS / 2;
   const at = (ms: number): MessageRef => timeWords(ms, withDate);
   const periodKey = {
     'since-last-report': 'sinceLastReport',
@@ -328,7 +376,10 @@ const GAP_KEYS = {
 function gapWords(gap: ListedGap, at: (ms: number) => MessageRef): MessageRef {
   const times = { from: at(gap.from), to: at(gap.to) };
   if (gap.reason === 'unreachable') {
-    const reason = gap.code !== undefined ? message(`status.${gap.code}`) : '';
+    const reason =
+      gap.code !== undefined && isErrorCode(gap.code)
+        ? message(`status.${gap.code}`)
+        : message('journal.gap.unknownReason');
     return message(gap.ongoing ? 'journal.gap.unreachableSince' : 'journal.gap.unreachable', {
       ...times,
       reason,
@@ -340,19 +391,24 @@ function gapWords(gap: ListedGap, at: (ms: number) => MessageRef): MessageRef {
   return message('journal.gap.nodeRedDown', times);
 }
 
+/** Groups by task where known, else by title; in the order of their first start. */
 function groupEntries(entries: EntryRecord[]): Group[] {
-  const groups = new Map<string, Group>();
+  const groups: Group[] = [];
+  const byTask = new Map<string, Group>();
+  const byTitle = new Map<string, Group>();
   for (const entry of entries) {
     const task = taskOf(entry);
-    const key = task !== undefined ? `task:${task}` : `title:${entry.title || entry.type}`;
-    let group = groups.get(key);
+    const map = task !== undefined ? byTask : byTitle;
+    const key = task ?? (entry.title || entry.type);
+    let group = map.get(key);
     if (!group) {
       group = { name: task !== undefined ? taskWords(task) : '', entries: [] };
-      groups.set(key, group);
+      map.set(key, group);
+      groups.push(group);
     }
     group.entries.push(entry);
   }
-  for (const group of groups.values()) {
+  for (const group of groups) {
     if (group.name !== '') continue;
     const first = group.entries[0];
     const title = first.title || first.type;
@@ -363,24 +419,28 @@ function groupEntries(entries: EntryRecord[]): Group[] {
     group.name =
       subtitle !== '' ? message('journal.item.titled', { title, subtitle }) : title || '?';
   }
-  return [...groups.values()];
+  return groups;
 }
 
 function groupWords(group: Group, now: number): MessageRef {
   const { entries } = group;
-  const running = entries.filter((entry) => entry.state === 'open').length;
-  const lost = entries.filter((entry) => entry.state === 'lost');
-  const partial = lost.length > 0 || entries.some((entry) => !entry.startSeen);
-  const spans = entries.map((entry) => {
-    const end =
-      entry.state === 'open'
-        ? now
-        : entry.state === 'lost'
-          ? entry.lastSeenAt
-          : (entry.endedAt ?? entry.lastSeenAt);
-    return [entry.startedAt, end] as const;
-  });
-  const duration = durationWords(unionLength(spans));
+  let running = 0;
+  const lost: EntryRecord[] = [];
+  let partial = false;
+  // The time any of them ran, overlaps once: they come in the order they started.
+  let busy = 0;
+  let until = Number.NEGATIVE_INFINITY;
+  for (const entry of entries) {
+    if (entry.state === 'open') running++;
+    else if (entry.state === 'lost') lost.push(entry);
+    if (entry.state === 'lost' || !entry.startSeen) partial = true;
+    const end = knownEnd(entry, now);
+    if (end > until) {
+      busy += end - Math.max(entry.startedAt, until);
+      until = end;
+    }
+  }
+  const duration = durationWords(busy);
   const details: MessageParam[] = [];
   if (entries.length > 1) details.push(message('journal.count', { count: entries.length }));
   details.push(partial ? message('journal.duration.atLeast', { duration }) : duration);

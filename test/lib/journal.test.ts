@@ -392,7 +392,7 @@ describe('journal: the file', function () {
       });
       assert.match(
         report.text,
-        /The journal could not be saved 03:00–03:25 \(ENOSPC\): after a restart that part may be missing\./,
+        /The journal could not be saved 01\/10 03:00–01\/10 03:25 \(ENOSPC\): after a restart that part may be missing\./,
       );
       // What is in memory is still reported.
       assert.equal(report.activities.length, 1);
@@ -682,7 +682,7 @@ describe('journal: the file', function () {
       assert.ok(['connection-reset', 'connection-refused'].includes(unreachable[0].code ?? ''));
       assert.match(
         report.text,
-        /Plex was unreachable \d\d:\d\d–\d\d:\d\d \(connection (reset|refused)\)\./,
+        /Plex was unreachable \d\d\/\d\d \d\d:\d\d–\d\d\/\d\d \d\d:\d\d \(connection (reset|refused)\)\./,
       );
     });
 
