@@ -10,11 +10,10 @@ import { promises as fs, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { ButlerError, type ButlerErrorCode } from '../errors';
 import { formatMessage, message, type MessageRef } from '../messages';
-import { describeValue } from '../tasks';
 import type { Activity, TaskStatus } from '../types';
 import type { ActivityEvent, ActivityWatcher, WatchStatus } from '../watch';
 import { JournalModel, type Applied, type Gap } from './model';
-import { checkPeriod, resolvePeriod, type ReportPeriod } from './period';
+import { checkPeriod, describeInput, resolvePeriod, type ReportPeriod } from './period';
 import {
   cleanNode,
   cleanProgress,
@@ -129,13 +128,13 @@ export function journalPath(directory: string, serverId: string): string {
   if (typeof directory !== 'string' || directory.trim() === '') {
     throw new ButlerError(
       'invalid-config',
-      message('journal.errors.directory', { value: describeValue(directory) }),
+      message('journal.errors.directory', { value: describeInput(directory) }),
     );
   }
   if (typeof serverId !== 'string' || !SERVER_ID.test(serverId) || /^\.+$/.test(serverId)) {
     throw new ButlerError(
       'invalid-config',
-      message('journal.errors.serverId', { value: describeValue(serverId) }),
+      message('journal.errors.serverId', { value: describeInput(serverId) }),
     );
   }
   return path.resolve(directory, `plex-butler-journal-${serverId}.jsonl`);
@@ -851,7 +850,7 @@ export class Journal extends EventEmitter<{ warning: [JournalWarning] }> impleme
     if (options.node !== undefined && !node) {
       throw new ButlerError(
         'invalid-config',
-        message('journal.errors.node', { value: describeValue(options.node?.id) }),
+        message('journal.errors.node', { value: describeInput(options.node?.id) }),
       );
     }
     await core.ready;

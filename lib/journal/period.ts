@@ -61,8 +61,8 @@ export function checkPeriod(value: unknown): ReportPeriod {
       const { startHour, endHour } = fields;
       if (!isHour(startHour) || !isHour(endHour)) {
         throw invalid('windowHours', {
-          start: hourWords(startHour),
-          end: hourWords(endHour),
+          start: describeInput(startHour),
+          end: describeInput(endHour),
         });
       }
       return { kind, startHour, endHour };
@@ -77,14 +77,17 @@ export function checkPeriod(value: unknown): ReportPeriod {
     }
     default:
       throw invalid('period', {
-        value: describeValue(typeof value === 'string' ? value : kind),
+        value: describeInput(typeof value === 'object' && value !== null ? kind : value),
         kinds: PERIOD_KINDS.join(', '),
       });
   }
 }
 
-function hourWords(value: unknown): MessageParam {
-  return typeof value === 'number' ? String(value) : describeValue(value);
+/** A value from a message or a config, for an error: what it was, briefly. */
+export function describeInput(value: unknown): MessageParam {
+  if (value === undefined) return message('journal.errors.nothing');
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return describeValue(value);
 }
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -120,7 +123,7 @@ export function parseReportTime(value: unknown, what: 'since' | 'until'): number
   if (!isTime(time)) {
     throw invalid('time', {
       what,
-      value: typeof value === 'number' ? String(value) : describeValue(value),
+      value: describeInput(value),
     });
   }
   return Math.floor(time);
@@ -137,7 +140,7 @@ export function maintenanceWindow(
   now: number,
 ): { from: number; to: number; end: number } {
   if (!isHour(startHour) || !isHour(endHour)) {
-    throw invalid('windowHours', { start: hourWords(startHour), end: hourWords(endHour) });
+    throw invalid('windowHours', { start: describeInput(startHour), end: describeInput(endHour) });
   }
   const today = new Date(now);
   const startOn = (dayOffset: number): Date =>

@@ -100,6 +100,8 @@ describe('journal: periods', function () {
           springAcrossMidnight: window(23, 4, '2026-03-29T08:00:00Z'),
           autumnAcrossMidnight: window(23, 4, '2026-10-25T08:00:00Z'),
           insideSpring: window(1, 4, '2026-03-29T01:30:00Z'),
+          springAfterChange: window(4, 6, '2026-03-29T08:00:00Z'),
+          autumnAfterChange: window(4, 6, '2026-10-25T08:00:00Z'),
           report: [report.from, report.to, report.activities[0].durationMs, report.text],
         }));
       })();`,
@@ -112,6 +114,9 @@ describe('journal: periods', function () {
       springAcrossMidnight: ['2026-03-28T22:00:00.000Z', '2026-03-29T02:00:00.000Z'],
       autumnAcrossMidnight: ['2026-10-24T21:00:00.000Z', '2026-10-25T03:00:00.000Z'],
       insideSpring: ['2026-03-29T00:00:00.000Z', '2026-03-29T01:30:00.000Z'],
+      // Hours after the change are on the new offset: 04:00 is four clock hours, not real ones.
+      springAfterChange: ['2026-03-29T02:00:00.000Z', '2026-03-29T04:00:00.000Z'],
+      autumnAfterChange: ['2026-10-25T03:00:00.000Z', '2026-10-25T05:00:00.000Z'],
       report: [
         '2026-03-29T01:00:00.000Z',
         '2026-03-29T03:00:00.000Z',

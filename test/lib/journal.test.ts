@@ -354,6 +354,34 @@ describe('journal: the file', function () {
     assert.equal(again.activities[0].ended, false);
   });
 
+  it('after an outage, an end is taken as seen only for an activity seen again since', async () => {
+    const clock = new Clock(at(2));
+    const journal = open({ now: clock.now });
+    journal.activity(activity('started', 'quiet', 0, 'x', 'Work', 'quiet'));
+    journal.activity(activity('started', 'busy', 0, 'x', 'Work', 'busy'));
+    journal.activity(activity('started', 'polled', 0, 'x', 'Work', 'polled'));
+    clock.set(at(2, 10));
+    journal.unreachable('timeout');
+    // Polling: the snapshot's events come before the state says the server answers again.
+    clock.set(at(2, 20));
+    journal.activity(activity('ended', 'polled', 40, 'x', 'Work', 'polled'));
+    journal.reachable();
+    clock.set(at(2, 21));
+    journal.activity(activity('updated', 'busy', 50, 'x', 'Work', 'busy'));
+    clock.set(at(2, 30));
+    journal.activity(activity('ended', 'quiet', 100, 'x', 'Work', 'quiet'));
+    journal.activity(activity('ended', 'busy', 100, 'x', 'Work', 'busy'));
+    const report = await journal.report({ period: 'last-24-hours' });
+    assert.deepEqual(
+      report.activities.map((entry) => [entry.subtitle, entry.ended, entry.durationMs]),
+      [
+        ['quiet', false, 0],
+        ['busy', true, 30 * MINUTE],
+        ['polled', false, 0],
+      ],
+    );
+  });
+
   it('a full disk (/dev/full): a warning, the report says which part may be missing, nothing thrown', async () => {
     const rejections: unknown[] = [];
     const onRejection = (reason: unknown): void => {
@@ -640,7 +668,7 @@ describe('journal: the file', function () {
     let watcher: ActivityWatcher;
 
     beforeEach(async () => {
-      sim = await startSimulator({ token: TOKEN, taskDurationMs: 1000, progressIntervalMs: 100 });
+      sim = await startSimulator({ token: TOKEN, taskDurationMs: 3000, progressIntervalMs: 100 });
       watcher = new ActivityWatcher(
         { url: sim.url, token: TOKEN, clientIdentifier: 'journal-test' },
         { reconnectInitialMs: 50, reconnectMaxMs: 200 },
@@ -664,7 +692,7 @@ describe('journal: the file', function () {
       watcher.start();
       await waitUntil(() => watcher.status.state === 'connected');
       await plexRequest(sim, 'POST', '/butler/GenerateMediaIndexFiles');
-      await waitUntil(() => ended.length === 1, 4000, 'the activity ended');
+      await waitUntil(() => ended.length === 1, 6000, 'the activity ended');
       await sim.stop();
       await waitUntil(() => watcher.status.state === 'reconnecting');
       await sim.start();
@@ -684,6 +712,27 @@ describe('journal: the file', function () {
         report.text,
         /Plex was unreachable \d\d\/\d\d \d\d:\d\d–\d\d\/\d\d \d\d:\d\d \(connection (reset|refused)\)\./,
       );
+    });
+
+    it('an end reported only after the server was back is not taken as seen', async function () {
+      this.timeout(15_000);
+      const journal = open();
+      journal.follow(watcher);
+      const events: string[] = [];
+      watcher.on('activity', (event) => events.push(event.event));
+      watcher.start();
+      await waitUntil(() => watcher.status.state === 'connected');
+      await plexRequest(sim, 'POST', '/butler/RefreshLibraries');
+      await waitUntil(() => events.includes('started'));
+      // Restarted, the server runs nothing: the watcher's snapshot reports the activity ended.
+      await sim.stop();
+      await waitUntil(() => watcher.status.state === 'reconnecting');
+      await sim.start();
+      await waitUntil(() => events.includes('ended'), 4000, 'the end from the snapshot');
+      const report = await journal.report({ period: 'last-24-hours' });
+      const [scan] = report.activities;
+      assert.deepEqual([scan.ended, scan.running, scan.endedAt], [false, false, null]);
+      assert.match(report.text, /library scan \(at least [^,]+, end not seen/);
     });
 
     it('reconcile with GET /activities: work running before the journal began is opened, start not seen', async () => {
