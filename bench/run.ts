@@ -8,8 +8,8 @@
  *
  * --markdown also prints the tables as Markdown (the README's Performance section); --quick
  * shortens every phase (to try the harness, not for figures); --only runs some phases:
- * overhead, burst, connections, sockets, memory, redeploys, slow, viewers. Quick and partial runs
- * write bench/results-partial.json.
+ * overhead, burst, connections, sockets, memory, redeploys, slow, viewers, journal. Quick and
+ * partial runs write bench/results-partial.json.
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -40,6 +40,8 @@ import { writeJson } from './output';
 import { BENCH_DIR, FROM_SOURCES } from './paths';
 import { startSimulatorProcess, type SimulatorProcess } from './sim-control';
 import { viewers } from './viewers';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { openJournal } from '../lib/journal';
 
 const QUICK = process.argv.includes('--quick');
 const onlyIndex = process.argv.indexOf('--only');
@@ -771,6 +773,7 @@ async function main(): Promise<void> {
       const settings = { stopRounds: SETTINGS.viewerStopRounds, speedUp: SETTINGS.viewerSpeedUp };
       results.viewers = await viewers(settings, judge);
     }
+    if (phase('journal')) results.journal = await journalReport();
   } finally {
     await sim.stop();
   }
@@ -884,3 +887,83 @@ main().catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });
+
+// ---- 6. journal: the report of a long period -----------------------------------------------
+
+/**
+ * A journal holding 100,000 activities over twelve days (bounds raised so that none is dropped)
+ * and a report of the whole period: how long building it takes ("well under a second", the
+ * issue asks), and that against a JSON copy of its activities alone, round by round.
+ */
+async function journalReport() {
+  const activities = 100_000;
+  const rounds = QUICK ? 3 : 7;
+  const directory = await mkdtemp(path.join(os.tmpdir(), 'plex-butler-bench-journal-'));
+  const began = Date.UTC(2026, 0, 1);
+  let time = began;
+  const journal = openJournal({
+    directory,
+    serverId: 'bench',
+    now: () => time,
+    sync: false,
+    maxBytes: 256 * 1024 * 1024,
+  });
+  try {
+    await journal.ready();
+    const kinds = ['media.generate.bif', 'library.update.section', 'library.refresh.items', 'x.y'];
+    for (let index = 0; index < activities; index++) {
+      const uuid = `activity-${index}`;
+      const type = kinds[index % kinds.length];
+      const subtitle = `Item ${index % 500}`;
+      journal.activity({ event: 'started', uuid, type, title: 'Working', subtitle, progress: 0 });
+      time += 2_000;
+      journal.activity({ event: 'ended', uuid, type, title: 'Working', subtitle, progress: 100 });
+      time += 8_000;
+      if (index % 10_000 === 9_999) await journal.flush();
+    }
+    await journal.flush();
+    const period = { kind: 'between', since: began } as const;
+    const reportTimes: number[] = [];
+    const copyTimes: number[] = [];
+    let held = 0;
+    for (let round = 0; round < rounds; round++) {
+      globalThis.gc?.();
+      const start = performance.now();
+      const report = await journal.report({ period });
+      reportTimes.push(performance.now() - start);
+      held = report.activities.length;
+      globalThis.gc?.();
+      const copyStart = performance.now();
+      JSON.parse(JSON.stringify(report.activities));
+      copyTimes.push(performance.now() - copyStart);
+    }
+    const reportMs = median(reportTimes);
+    const copyMs = median(copyTimes);
+    const ratio = round3(median(reportTimes.map((value, round) => value / copyTimes[round])));
+    judge(
+      'journal.report',
+      `report of a period with ${held} activities: build time, median of ${rounds}`,
+      ms(reportMs),
+      '< 1 s',
+      reportMs < 1000 && held === activities,
+    );
+    judge(
+      'journal.report-vs-copy',
+      `the same report / a JSON copy of its activities alone (${ms(copyMs)}), per round`,
+      ratio.toFixed(2),
+      '≤ 2.00',
+      ratio <= 2,
+    );
+    return {
+      activities: held,
+      rounds,
+      reportMs: round3(reportMs),
+      jsonCopyMs: round3(copyMs),
+      ratioToJsonCopy: ratio,
+      reportTimesMs: reportTimes.map(round3),
+    };
+  } finally {
+    await journal.release();
+    await rm(directory, { recursive: true, force: true });
+  }
+}
