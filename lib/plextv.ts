@@ -168,7 +168,9 @@ export class PlexTvClient {
           name: text(entry.name) || machineIdentifier,
           machineIdentifier,
           owned: flag(entry.owned),
-          online: text(entry.presence) === '' ? true : flag(entry.presence),
+          // A JSON boolean in both specs: false is a server switched off or cut off. Only a
+          // clear yes counts as online; an answer without it does not say the server is there.
+          online: flag(entry.presence),
           ...(accessToken ? { accessToken } : {}),
           httpsRequired: flag(entry.httpsRequired),
           connections: (Array.isArray(entry.connections) ? entry.connections : [])

@@ -8,6 +8,7 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
+  readlinkSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -50,10 +51,19 @@ export interface AdminUser {
   permissions?: '*' | 'read';
 }
 
+export interface NodeRedExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 export interface NodeRedProcess {
   /** Base URL of the editor, admin API and http-in nodes, e.g. http://127.0.0.1:1880 */
   url: string;
   userDir: string;
+  /** The process id of Node-RED. */
+  pid: number;
+  /** Settles when Node-RED has exited, for whatever reason (stop() or not). */
+  exited: Promise<NodeRedExit>;
   /** SIGINT, then SIGKILL if Node-RED has not exited within 5 s. */
   stop(): Promise<void>;
   /** Everything Node-RED wrote to stdout and stderr so far. */
@@ -75,6 +85,25 @@ export const NODE_RED_MODULE = process.env.NODE_RED_MODULE ?? 'node-red';
 /** node-red's own dependencies (bcryptjs, semver), so that we need not declare them ourselves. */
 export function requireFromNodeRed<T>(id: string): T {
   return createRequire(require.resolve(NODE_RED_MODULE))(id) as T;
+}
+
+/** Node-RED could not listen on its port: something else listens there. */
+export class PortInUseError extends Error {
+  constructor(readonly port: number) {
+    super(`port ${port} on ${HOST} is in use`);
+    this.name = 'PortInUseError';
+  }
+}
+
+/** Whether something listens on `port` of 127.0.0.1 (or on every interface) already. */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolveInUse, reject) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EADDRINUSE' ? resolveInUse(true) : reject(error),
+    );
+    server.listen(port, HOST, () => server.close(() => resolveInUse(false)));
+  });
 }
 
 export function freePort(): Promise<number> {
@@ -216,6 +245,54 @@ async function installPackage(
   );
 }
 
+/** Keeps a symbolic link at `path` pointing at `target` (made once, fixed when it points elsewhere). */
+function ensureLink(path: string, target: string): void {
+  try {
+    if (readlinkSync(path) === target) return;
+    rmSync(path, { recursive: true, force: true });
+  } catch {
+    // No link there yet.
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  try {
+    symlinkSync(target, path, 'dir');
+  } catch (error) {
+    // Another start made the same link a moment ago.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
+/**
+ * How to start Node-RED: node's arguments, red.js last. Node-RED adds "-git" to its version
+ * when it finds a .git four folders above its runtime's code, taking itself for a git checkout
+ * of Node-RED; installed in this clone's node_modules it finds the clone's. Started through
+ * links in a folder of their own, with node keeping the linked paths, it looks there instead and
+ * shows its plain version. Its other dependencies resolve as before: the links sit inside the
+ * node_modules that holds them.
+ *
+ * The preload stops Node-RED when the process that started it ends (see stop-with-parent.js).
+ */
+function nodeRedArguments(): string[] {
+  const packageDir = dirname(require.resolve(`${NODE_RED_MODULE}/package.json`));
+  const runtimeDir = dirname(
+    createRequire(join(packageDir, 'package.json')).resolve('@node-red/runtime/package.json'),
+  );
+  const preload = ['--require', join(__dirname, 'stop-with-parent.js')];
+  if (!existsSync(join(runtimeDir, '..', '..', '..', '.git'))) {
+    return [...preload, join(packageDir, 'red.js')];
+  }
+  const modules = dirname(dirname(runtimeDir));
+  const links = join(modules, '.cache', 'plex-butler-node-red', 'node_modules');
+  ensureLink(join(links, 'node-red'), packageDir);
+  ensureLink(join(links, '@node-red'), dirname(runtimeDir));
+  return [
+    '--preserve-symlinks',
+    '--preserve-symlinks-main',
+    ...preload,
+    join(links, 'node-red', 'red.js'),
+  ];
+}
+
 function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
@@ -242,14 +319,19 @@ export async function startNodeRed(options: StartNodeRedOptions): Promise<NodeRe
   mkdirSync(userDir, { recursive: true });
   await installPackage(userDir, options.install);
   const port = options.port && options.port > 0 ? options.port : await freePort();
+  // Else another Node-RED there could answer for this one until this one gives up.
+  if (await portInUse(port)) throw new PortInUseError(port);
   const settingsFile = join(userDir, 'settings.js');
   writeFileSync(settingsFile, settingsSource(options, port));
 
-  const redJs = join(dirname(require.resolve(`${NODE_RED_MODULE}/package.json`)), 'red.js');
   const child = spawn(
     process.execPath,
-    [redJs, '-u', userDir, '-s', settingsFile, '-p', String(port)],
-    { cwd: userDir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    [...nodeRedArguments(), '-u', userDir, '-s', settingsFile, '-p', String(port)],
+    // stdin: a pipe nobody writes to, which ends when this process does (stop-with-parent.js).
+    { cwd: userDir, env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  const exitStatus = new Promise<NodeRedExit>((resolveExit) =>
+    child.once('exit', (code, signal) => resolveExit({ code, signal })),
   );
   let output = '';
   const collect = (stream: NodeJS.WriteStream) => (text: string) => {
@@ -286,6 +368,8 @@ export async function startNodeRed(options: StartNodeRedOptions): Promise<NodeRe
     }
   };
 
+  /** Node-RED's log, unless it was copied to the console already (echo). */
+  const log = (text: string): string => (options.echo ? '' : `:\n${text}`);
   const url = `http://${HOST}:${port}`;
   const deadline = Date.now() + READY_TIMEOUT_MS;
   // The HTTP server listens once the runtime has loaded the nodes; any answer (401 with
@@ -293,7 +377,9 @@ export async function startNodeRed(options: StartNodeRedOptions): Promise<NodeRe
   let listening = false;
   while (Date.now() < deadline) {
     if (exited(child)) {
-      throw new Error(`Node-RED exited during start (code ${child.exitCode}):\n${output}`);
+      // Its log says so in its own language: ask the port instead.
+      if (await portInUse(port)) throw new PortInUseError(port);
+      throw new Error(`Node-RED exited during start (code ${child.exitCode})${log(output)}`);
     }
     if (!listening) {
       try {
@@ -310,12 +396,20 @@ export async function startNodeRed(options: StartNodeRedOptions): Promise<NodeRe
         output,
       )
     ) {
-      return { url, userDir, stop, output: () => output, waitForOutput };
+      return {
+        url,
+        userDir,
+        pid: child.pid ?? 0,
+        exited: exitStatus,
+        stop,
+        output: () => output,
+        waitForOutput,
+      };
     }
     await sleep(100);
   }
   await stop();
-  throw new Error(`Node-RED did not start within ${READY_TIMEOUT_MS} ms:\n${output}`);
+  throw new Error(`Node-RED did not start within ${READY_TIMEOUT_MS} ms${log(output)}`);
 }
 
 function authHeader(token?: string): Record<string, string> {

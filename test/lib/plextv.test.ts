@@ -29,6 +29,7 @@ import {
   startPlexWorld,
   type PlexWorld,
 } from '../support/plex-world';
+import { closedPort } from '../support/ports';
 import { startSimulator } from '../support/simulator';
 import { plexDirectCertificate } from '../support/tls';
 import { waitUntil } from '../support/wait';
@@ -120,6 +121,43 @@ describe('plex.tv: sign-in, servers, discovery, plex.direct', function () {
       );
       assert.equal(servers[1].accessToken, SHARED_TOKEN);
       assert.equal(servers[0].connections.length, 3);
+    });
+
+    it('a server plex.tv reports switched off (presence false) is listed offline, beside online ones', async () => {
+      const listed = world.plexTv.serverList;
+      const dead = await closedPort();
+      world.plexTv.setServers([
+        ...listed,
+        {
+          name: 'Cellar',
+          machineIdentifier: 'c3114a0ff0ff0ff0ff0ff0ff0ff0ff0ff0ff0ff0',
+          owned: true,
+          online: false,
+          accessToken: ACCOUNT_TOKEN,
+          connections: [
+            {
+              protocol: 'http',
+              address: '127.0.0.1',
+              port: dead,
+              uri: `http://127.0.0.1:${dead}`,
+              local: true,
+              relay: false,
+            },
+          ],
+        },
+      ]);
+      try {
+        assert.deepEqual(
+          (await plexTv.servers(ACCOUNT_TOKEN)).map((server) => [server.name, server.online]),
+          [
+            ['Living room', true],
+            ["Friend's server", true],
+            ['Cellar', false],
+          ],
+        );
+      } finally {
+        world.plexTv.setServers([...listed]);
+      }
     });
 
     it("prefers local over remote and https over http; skips a shared server's LAN", () => {

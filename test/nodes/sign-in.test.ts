@@ -338,6 +338,26 @@ describe('server config: Sign in with Plex, pick the server, discover (runtime)'
     }
   });
 
+  it('the server list says which servers plex.tv reports switched off', async () => {
+    const listed = world.plexTv.serverList;
+    // The friend's server is off: plex.tv answers presence false for it.
+    world.plexTv.setServers(
+      listed.map((server) =>
+        server.machineIdentifier === FRIEND_ID ? { ...server, online: false } : server,
+      ),
+    );
+    try {
+      const draft = await signIn();
+      const answer = await post('/plex-butler/servers', { id: CONFIG_ID, draft });
+      assert.deepEqual(answer.servers, [
+        { machineIdentifier: HOME_ID, name: 'Living room', owned: true, online: true },
+        { machineIdentifier: FRIEND_ID, name: "Friend's server", owned: false, online: false },
+      ]);
+    } finally {
+      world.plexTv.setServers([...listed]);
+    }
+  });
+
   it('a server of the account found on the LAN: its token goes to the discovered address', async () => {
     const draft = await signIn();
     const found = await post('/plex-butler/discover', {});
