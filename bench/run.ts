@@ -83,7 +83,7 @@ const SETTINGS = {
   viewerSpeedUp: QUICK ? 720 : 120,
 };
 
-/** Same client settings as the server config node gives its client (nodes/plex-butler-server.ts). */
+/** Same client options as the server config node gives its client (nodes/server/client-options.ts). */
 const TIMEOUT_MS = 10_000;
 const RETRIES = 2;
 

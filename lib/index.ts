@@ -1,26 +1,35 @@
-export { ButlerClient } from './client';
-export type { ConnectionReport } from './client';
+export { ButlerClient } from './butler/client';
+export type { ConnectionReport } from './butler/client';
 export {
   LIMITS,
   PACKAGE_VERSION,
   checkNumber,
   normaliseBaseUrl,
-  resolveSettings,
-} from './settings';
-export type { ButlerClientOptions, NumericLimit, ResolvedSettings, TlsOptions } from './settings';
-export { BUTLER_ERROR_CODES, ButlerError, isButlerError } from './errors';
+  resolveClientOptions,
+  /** @deprecated The name of releases up to 0.1.0: resolveClientOptions. */
+  resolveClientOptions as resolveSettings,
+} from './butler/client-options';
+export type {
+  ButlerClientOptions,
+  NumericLimit,
+  ResolvedClientOptions,
+  /** @deprecated The name of releases up to 0.1.0: ResolvedClientOptions. */
+  ResolvedClientOptions as ResolvedSettings,
+  TlsOptions,
+} from './butler/client-options';
+export { BUTLER_ERROR_CODES, ButlerError, isButlerError } from './failures/errors';
 export { ENGLISH, formatMessage, interpolate, lookup, message } from './messages';
 export type { Catalog, MessageParam, MessageRef } from './messages';
-export type { ButlerErrorCode, ButlerErrorDetails } from './errors';
-export { DEFAULT_RETRY_POLICY, RETRYABLE_STATUSES } from './retry';
-export type { RetryPolicy } from './retry';
+export type { ButlerErrorCode, ButlerErrorDetails } from './failures/errors';
+export { DEFAULT_RETRY_POLICY, RETRYABLE_STATUSES } from './butler/retry';
+export type { RetryPolicy } from './butler/retry';
 export {
   STATIC_TASK_NAMES,
   TASK_NAME_PATTERN,
   checkTaskNameSyntax,
   describeValue,
   suggestTaskNames,
-} from './tasks';
+} from './butler/tasks';
 export type {
   Activity,
   ButlerTask,
@@ -32,21 +41,21 @@ export type {
   TaskAction,
   TaskResult,
   TaskStatus,
-} from './types';
-export { ActivityWatcher, NOTIFICATIONS_PATH } from './watch';
-export type { ActivityEvent, WatchOptions, WatchState, WatchStatus } from './watch';
-export { CompletionTracker, matchesActivity } from './completion';
-export type { ActivityMatch, CompletionOptions, CompletionReport } from './completion';
-export { parseActivityNotification } from './parse';
-export type { ActivityEventKind, ParsedActivityEvent } from './parse';
-export { PLEX_APP_AUTH_URL, PLEX_TV_URL, PlexTvClient } from './plextv';
+} from './butler/types';
+export { ActivityWatcher, NOTIFICATIONS_PATH } from './activity/watch';
+export type { ActivityEvent, WatchOptions, WatchState, WatchStatus } from './activity/watch';
+export { CompletionTracker, matchesActivity } from './activity/completion';
+export type { ActivityMatch, CompletionOptions, CompletionReport } from './activity/completion';
+export { parseActivityNotification } from './butler/parse';
+export type { ActivityEventKind, ParsedActivityEvent } from './butler/parse';
+export { PLEX_APP_AUTH_URL, PLEX_TV_URL, PlexTvClient } from './plextv/plextv';
 export type {
   PlexAccount,
   PlexConnection,
   PlexPin,
   PlexServerResource,
   PlexTvOptions,
-} from './plextv';
+} from './plextv/plextv';
 export {
   listedConnection,
   listsAddress,
@@ -54,13 +63,17 @@ export {
   plexDirectHashOfServer,
   rankConnections,
   usableConnections,
-} from './locate';
-export type { LocateOptions, LocatedServer } from './locate';
-export { GDM_ADDRESS, discoverServers, parseGdmReply } from './gdm';
-export type { DiscoverOptions, DiscoveredServer } from './gdm';
-export { probeIdentity } from './identity';
-export type { ProbeOptions, ProbedIdentity } from './identity';
-export { isPlexDirectCertificateOf, plexDirectAddress, plexDirectHashOf } from './plexdirect';
+} from './plextv/locate';
+export type { LocateOptions, LocatedServer } from './plextv/locate';
+export { GDM_ADDRESS, discoverServers, parseGdmReply } from './plextv/gdm';
+export type { DiscoverOptions, DiscoveredServer } from './plextv/gdm';
+export { probeIdentity } from './butler/identity';
+export type { ProbeOptions, ProbedIdentity } from './butler/identity';
+export {
+  isPlexDirectCertificateOf,
+  plexDirectAddress,
+  plexDirectHashOf,
+} from './plextv/plexdirect';
 export {
   BEHAVIOR_SUFFIX,
   TASK_SWITCH_PREFIX,
@@ -70,12 +83,12 @@ export {
   isBehaviorSetting,
   isButlerSetting,
   planScheduleChange,
-} from './schedule';
-export type { ButlerSchedule } from './schedule';
-export { findMovedServer, isBareHttps, pickServerAddress } from './where';
-export type { PickedAddress } from './where';
-export { parsePlayingNotification } from './parse';
-export type { PlayingEvent, PlayingState } from './parse';
+} from './schedule/schedule';
+export type { ButlerSchedule } from './schedule/schedule';
+export { findMovedServer, isBareHttps, pickServerAddress } from './plextv/where';
+export type { PickedAddress } from './plextv/where';
+export { parsePlayingNotification } from './butler/parse';
+export type { PlayingEvent, PlayingState } from './butler/parse';
 export { parseBackgroundSessions, parseLiveSessions, parseSessions } from './viewers/sessions';
 export type { Playback, PlaybackKind, PlaybackLocation, PlaybackState } from './viewers/sessions';
 export {

@@ -13,7 +13,7 @@ import {
   findMovedServer,
   message,
   normaliseBaseUrl,
-  resolveSettings,
+  resolveClientOptions,
   type ButlerClientOptions,
   type PlexTvOptions,
 } from '../lib';
@@ -138,7 +138,7 @@ export = function registerServer(RED: NodeAPI): void {
         tlsLookup,
       );
       // Checked now, as the client will: a config that cannot make one says so at deploy.
-      resolveSettings(options);
+      resolveClientOptions(options);
       pollSeconds = checkNumber(config.pollInterval, LIMITS.pollIntervalSeconds);
     } catch (error) {
       options = asButlerError(error);

@@ -8,10 +8,10 @@
 import { EventEmitter } from 'node:events';
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
-import { ButlerError, type ButlerErrorCode } from '../errors';
+import { ButlerError, type ButlerErrorCode } from '../failures/errors';
 import { formatMessage, message, type MessageRef } from '../messages';
-import type { Activity, TaskStatus } from '../types';
-import type { ActivityEvent, ActivityWatcher, WatchStatus } from '../watch';
+import type { Activity, TaskStatus } from '../butler/types';
+import type { ActivityEvent, ActivityWatcher, WatchStatus } from '../activity/watch';
 import { JournalModel, type Applied, type Gap } from './model';
 import { checkPeriod, describeInput, resolvePeriod, type ReportPeriod } from './period';
 import {

@@ -3,7 +3,7 @@
  * from the file, so that the state after a restart is the state before it. Also what a
  * compaction writes: the same state in as few lines as it takes.
  */
-import type { ButlerErrorCode } from '../errors';
+import type { ButlerErrorCode } from '../failures/errors';
 import { encodeRecord, type EntryRecord, type GapReason, type JournalRecord } from './records';
 
 /**

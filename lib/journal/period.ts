@@ -5,9 +5,9 @@
  * the night the clocks go forward) to the first one after it, and takes the first of a time
  * that happens twice (the night they go back).
  */
-import { ButlerError } from '../errors';
+import { ButlerError } from '../failures/errors';
 import { message, type MessageParam } from '../messages';
-import { describeValue } from '../tasks';
+import { describeValue } from '../butler/tasks';
 import { isTime } from './records';
 
 export const PERIOD_KINDS = [

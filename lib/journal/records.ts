@@ -5,9 +5,9 @@
  * strings without control characters, known words, finite times. Nothing free-form goes in,
  * so no token, URL credentials or viewer names can reach the file.
  */
-import { BUTLER_ERROR_CODES, type ButlerErrorCode } from '../errors';
-import { TASK_NAME_PATTERN } from '../tasks';
-import type { TaskStatus } from '../types';
+import { BUTLER_ERROR_CODES, type ButlerErrorCode } from '../failures/errors';
+import { TASK_NAME_PATTERN } from '../butler/tasks';
+import type { TaskStatus } from '../butler/types';
 
 export const ACTIVITY_EVENTS = ['started', 'updated', 'ended', 'seen', 'lost'] as const;
 /**

@@ -2,9 +2,9 @@
  * A report of a period from the journal: what ran, what our nodes sent, and what the journal
  * missed, as data and as one short paragraph.
  */
-import type { ButlerErrorCode } from '../errors';
+import type { ButlerErrorCode } from '../failures/errors';
 import { formatMessage, message, type MessageParam, type MessageRef } from '../messages';
-import type { TaskStatus } from '../types';
+import type { TaskStatus } from '../butler/types';
 import { entryEnd, type Gap, type JournalModel } from './model';
 import type { PeriodKind } from './period';
 import {

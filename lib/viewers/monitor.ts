@@ -7,12 +7,12 @@
  * poll interval. A failed read is never "idle": the state is unknown until a read succeeds.
  */
 import { EventEmitter } from 'node:events';
-import type { ButlerClient } from '../client';
-import { ButlerError } from '../errors';
+import type { ButlerClient } from '../butler/client';
+import { ButlerError } from '../failures/errors';
 import { message } from '../messages';
-import type { PlayingEvent, PlayingState } from '../parse';
-import type { CallOptions } from '../types';
-import type { WatchStatus } from '../watch';
+import type { PlayingEvent, PlayingState } from '../butler/parse';
+import type { CallOptions } from '../butler/types';
+import type { WatchStatus } from '../activity/watch';
 import {
   judgePlaybacks,
   pausedLimitEnds,

@@ -5,7 +5,7 @@
  * as the last playback ends. Playing and buffering always count, unless the user excluded that
  * kind of session or that player.
  */
-import { ButlerError } from '../errors';
+import { ButlerError } from '../failures/errors';
 import { message, type MessageParam } from '../messages';
 import type { Playback, PlaybackKind, PlaybackLocation, PlaybackState } from './sessions';
 

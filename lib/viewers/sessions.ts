@@ -2,11 +2,11 @@
  * Who is watching, read from the server's three session lists (shared/plex-api README, "Who is
  * watching"): GET /status/sessions (playbacks), /livetv/sessions (live TV and DVR recordings)
  * and /status/sessions/background (optimised versions, downloads, sync), JSON or XML, into one
- * Playback shape. Tolerant like lib/parse.ts: a missing field is not a crash, and an entry the
+ * Playback shape. Tolerant like lib/butler/parse.ts: a missing field is not a crash, and an entry the
  * server lists is never dropped for lack of a field (dropping it could report an idle server
  * while someone watches); an answer that is no session list is a `bad-response` ButlerError.
  */
-import { ButlerError } from '../errors';
+import { ButlerError } from '../failures/errors';
 import { message } from '../messages';
 import {
   asArray,
@@ -16,7 +16,7 @@ import {
   toBoolean,
   toText,
   xmlElements,
-} from '../parse';
+} from '../butler/parse';
 
 export type PlaybackKind = 'playback' | 'recording' | 'background';
 export type PlaybackState = 'playing' | 'paused' | 'buffering';

@@ -3,7 +3,7 @@ import { getEventListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ButlerClient, STATIC_TASK_NAMES, type ButlerClientOptions } from '../../lib';
-import { PACKAGE_VERSION } from '../../lib/settings';
+import { PACKAGE_VERSION } from '../../lib/butler/client-options';
 import type { PlexSimulator } from '../../simulator';
 import { closedPort } from '../support/ports';
 import { startSimulator } from '../support/simulator';

@@ -10,7 +10,7 @@ import {
   type ButlerClientOptions,
   type ButlerErrorCode,
 } from '../../lib';
-import { transportFailure } from '../../lib/failures';
+import { transportFailure } from '../../lib/failures/classify';
 import type { PlexSimulator } from '../../simulator';
 import { closedPort } from '../support/ports';
 import { startSimulator } from '../support/simulator';

@@ -15,7 +15,7 @@ import {
   lookup,
   type Catalog,
 } from '../../lib';
-import { statusFailure } from '../../lib/failures';
+import { statusFailure } from '../../lib/failures/classify';
 import { message } from '../../lib/messages';
 
 const ROOT = join(__dirname, '../..');
@@ -76,7 +76,7 @@ describe('message catalogs', () => {
   it('every message key the code names is in the catalog', () => {
     const sources = ['lib', 'nodes']
       .flatMap((dir) =>
-        readdirSync(join(ROOT, dir))
+        readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
           .filter((file) => file.endsWith('.ts'))
           .map((file) => readFileSync(join(ROOT, dir, file), 'utf8')),
       )

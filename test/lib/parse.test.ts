@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { parseActivities, parseIdentity, parseTaskList, xmlElements } from '../../lib/parse';
+import { parseActivities, parseIdentity, parseTaskList, xmlElements } from '../../lib/butler/parse';
 import { ButlerError } from '../../lib';
 
 function failsWith(run: () => unknown, code: string, message?: RegExp): void {

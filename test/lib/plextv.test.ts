@@ -15,7 +15,7 @@ import {
   plexDirectHashOf,
   plexDirectHashOfServer,
   rankConnections,
-  resolveSettings,
+  resolveClientOptions,
   type PlexConnection,
   type PlexServerResource,
 } from '../../lib';
@@ -364,7 +364,7 @@ describe('plex.tv: sign-in, servers, discovery, plex.direct', function () {
       }
       assert.throws(
         () =>
-          resolveSettings({
+          resolveClientOptions({
             url: lanUrl(),
             token: 't',
             clientIdentifier: 'c',
@@ -374,7 +374,7 @@ describe('plex.tv: sign-in, servers, discovery, plex.direct', function () {
       );
       // An http address has no certificate to check: the mode is left unused, not an error.
       assert.equal(
-        resolveSettings({
+        resolveClientOptions({
           url: world.home.url,
           token: 't',
           clientIdentifier: 'c',
@@ -385,7 +385,7 @@ describe('plex.tv: sign-in, servers, discovery, plex.direct', function () {
     });
 
     it('verification cannot be turned off in plex-direct mode', async () => {
-      const settings = resolveSettings({
+      const settings = resolveClientOptions({
         url: lanUrl(),
         token: 't',
         clientIdentifier: 'c',
@@ -426,7 +426,7 @@ describe('plex.tv: sign-in, servers, discovery, plex.direct', function () {
     });
 
     it("a CA is trusted on top of the system's roots, not instead of them", () => {
-      const settings = resolveSettings({
+      const settings = resolveClientOptions({
         url: lanUrl(),
         token: 't',
         clientIdentifier: 'c',
@@ -436,7 +436,7 @@ describe('plex.tv: sign-in, servers, discovery, plex.direct', function () {
       assert.equal(ca.length, rootCertificates.length + 1);
       assert.ok(ca.includes(world.certificate.ca));
       assert.equal(
-        resolveSettings({ url: lanUrl(), token: 't', clientIdentifier: 'c' }).tlsOptions.ca,
+        resolveClientOptions({ url: lanUrl(), token: 't', clientIdentifier: 'c' }).tlsOptions.ca,
         undefined,
       );
     });

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { DEFAULT_RETRY_POLICY, backoffDelay, parseRetryAfter } from '../../lib/retry';
+import { DEFAULT_RETRY_POLICY, backoffDelay, parseRetryAfter } from '../../lib/butler/retry';
 import { suggestTaskNames, STATIC_TASK_NAMES, checkTaskNameSyntax } from '../../lib';
 
 describe('retry policy', () => {

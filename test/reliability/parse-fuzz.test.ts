@@ -15,7 +15,7 @@ import {
   parseIdentity,
   parseSettings,
   parseTaskList,
-} from '../../lib/parse';
+} from '../../lib/butler/parse';
 import { prng } from '../support/prng';
 
 const CONTENT_TYPES = [
@@ -304,7 +304,7 @@ describe('reliability: parser fuzz', function () {
     // /\/+$/ took quadratic time here: 80,000 slashes held the event loop for 10 s, and this
     // URL for about a minute. Run apart, so that a hang is stopped and reported as one.
     const script = [
-      `const { normaliseBaseUrl } = require(${JSON.stringify(join(__dirname, '..', '..', 'lib', 'settings.ts'))});`,
+      `const { normaliseBaseUrl } = require(${JSON.stringify(join(__dirname, '..', '..', 'lib', 'butler', 'client-options.ts'))});`,
       "const path = '/'.repeat(200000) + 'a' + '/'.repeat(200000);",
       "const url = normaliseBaseUrl('http://192.168.1.10:32400' + path);",
       "process.stdout.write(String(url === 'http://192.168.1.10:32400' + '/'.repeat(200000) + 'a'));",

@@ -2,13 +2,13 @@
  * Which of a server's addresses to use: plex.tv lists several (LAN, public, relay; http and
  * https). All are tried at once; the best that answers as that very server wins.
  */
-import { ButlerError } from './errors';
-import { probeIdentity } from './identity';
-import { message } from './messages';
+import { ButlerError } from '../failures/errors';
+import { probeIdentity } from '../butler/identity';
+import { message } from '../messages';
 import { plexDirectHashOf } from './plexdirect';
-import type { TlsOptions } from './settings';
+import type { TlsOptions } from '../butler/client-options';
 import type { PlexConnection, PlexServerResource } from './plextv';
-import { socketAddressOf } from './transport';
+import { socketAddressOf } from '../butler/transport';
 
 export interface LocateOptions {
   clientIdentifier: string;

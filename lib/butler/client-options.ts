@@ -1,8 +1,8 @@
 import type https from 'node:https';
 import { rootCertificates } from 'node:tls';
-import { ButlerError } from './errors';
-import { message, type MessageParam, type MessageRef } from './messages';
-import { plexDirectIdentityCheck } from './plexdirect';
+import { ButlerError } from '../failures/errors';
+import { message, type MessageParam, type MessageRef } from '../messages';
+import { plexDirectIdentityCheck } from '../plextv/plexdirect';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
 
 export interface TlsOptions {
@@ -163,7 +163,7 @@ function shown(value: unknown): MessageParam {
 }
 
 /** The options checked once, in the shape the HTTP client and the notification socket use. */
-export interface ResolvedSettings {
+export interface ResolvedClientOptions {
   baseUrl: string;
   /** Every header Plex wants on every request, the token among them. */
   headers: Readonly<Record<string, string>>;
@@ -179,7 +179,7 @@ export interface ResolvedSettings {
 }
 
 /** Checks the options; throws an `invalid-config` ButlerError naming the problem. */
-export function resolveSettings(options: ButlerClientOptions): ResolvedSettings {
+export function resolveClientOptions(options: ButlerClientOptions): ResolvedClientOptions {
   const baseUrl = normaliseBaseUrl(options.url);
   const token = checkHeaderValue('token', options.token, true);
   const clientIdentifier = checkHeaderValue('clientIdentifier', options.clientIdentifier, true);

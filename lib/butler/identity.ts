@@ -3,11 +3,11 @@
  * Used to find which of a server's addresses reaches it.
  */
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { ButlerError } from './errors';
-import { statusFailure, transportFailure } from './failures';
-import { message } from './messages';
+import { ButlerError } from '../failures/errors';
+import { statusFailure, transportFailure } from '../failures/classify';
+import { message } from '../messages';
 import { parseIdentity } from './parse';
-import { resolveSettings, type ButlerClientOptions } from './settings';
+import { resolveClientOptions, type ButlerClientOptions } from './client-options';
 import { HttpTransport, RequestFailure } from './transport';
 import type { ServerIdentity } from './types';
 
@@ -21,8 +21,8 @@ export interface ProbedIdentity {
 
 /** Reads /identity, never sending the token, with the TLS checks of the options. */
 export async function probeIdentity(options: ProbeOptions): Promise<ProbedIdentity> {
-  // The token is left out of the headers below; resolveSettings wants one to check.
-  const settings = resolveSettings({ ...options, token: 'not-sent' });
+  // The token is left out of the headers below; resolveClientOptions wants one to check.
+  const settings = resolveClientOptions({ ...options, token: 'not-sent' });
   const headers: Record<string, string> = { ...settings.headers };
   delete headers['X-Plex-Token'];
   let certificate: PeerCertificate | undefined;

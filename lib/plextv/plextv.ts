@@ -2,11 +2,15 @@
  * plex.tv, for what a Plex app does before it talks to a server: sign in with a PIN, read the
  * account, list the account's servers and their addresses.
  */
-import { ButlerError } from './errors';
-import { statusFailure, transportFailure } from './failures';
-import { message, type MessageRef } from './messages';
-import { resolveSettings, type ButlerClientOptions, type ResolvedSettings } from './settings';
-import { HttpTransport, RequestFailure, type TransportResponse } from './transport';
+import { ButlerError } from '../failures/errors';
+import { statusFailure, transportFailure } from '../failures/classify';
+import { message, type MessageRef } from '../messages';
+import {
+  resolveClientOptions,
+  type ButlerClientOptions,
+  type ResolvedClientOptions,
+} from '../butler/client-options';
+import { HttpTransport, RequestFailure, type TransportResponse } from '../butler/transport';
 
 export const PLEX_TV_URL = 'https://plex.tv';
 export const PLEX_APP_AUTH_URL = 'https://app.plex.tv/auth';
@@ -75,14 +79,14 @@ function flag(value: unknown): boolean {
 /** Talks to plex.tv with one stable client identifier (the config node's). */
 export class PlexTvClient {
   readonly appUrl: string;
-  private readonly settings: ResolvedSettings;
+  private readonly settings: ResolvedClientOptions;
   private readonly product: string;
   private readonly anonymous: HttpTransport;
   private readonly open = new Set<HttpTransport>();
 
   constructor(options: PlexTvOptions) {
     // The token header is set per request below: plex.tv needs none for a PIN.
-    this.settings = resolveSettings({
+    this.settings = resolveClientOptions({
       ...options,
       url: options.plexTvUrl || PLEX_TV_URL,
       token: 'none',

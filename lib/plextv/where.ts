@@ -3,18 +3,18 @@
  * discovery, an https address typed by the user, or the best address plex.tv lists) and again
  * when it has moved (a new public IP, a renewed plex.direct certificate).
  */
-import { ButlerError } from './errors';
-import { probeIdentity } from './identity';
+import { ButlerError } from '../failures/errors';
+import { probeIdentity } from '../butler/identity';
 import {
   listedConnection,
   locateServer,
   plexDirectHashOfServer,
   usableConnections,
 } from './locate';
-import { message } from './messages';
+import { message } from '../messages';
 import { plexDirectHashOf } from './plexdirect';
 import type { PlexServerResource } from './plextv';
-import { normaliseBaseUrl, type TlsOptions } from './settings';
+import { normaliseBaseUrl, type TlsOptions } from '../butler/client-options';
 
 /** https to a host that is not a plex.direct name, where the server's certificate is a mismatch. */
 export function isBareHttps(url: string): boolean {

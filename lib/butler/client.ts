@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
-import { ButlerError } from './errors';
-import { outcomeUnknown, statusFailure, transportFailure } from './failures';
-import { message, type MessageRef } from './messages';
+import { ButlerError } from '../failures/errors';
+import { outcomeUnknown, statusFailure, transportFailure } from '../failures/classify';
+import { message, type MessageRef } from '../messages';
 import {
   looksLikeHtmlPage,
   parseActivities,
@@ -10,7 +10,7 @@ import {
   parseTaskList,
 } from './parse';
 import { backoffDelay, parseRetryAfter, type RetryPolicy } from './retry';
-import { resolveSettings, type ButlerClientOptions } from './settings';
+import { resolveClientOptions, type ButlerClientOptions } from './client-options';
 import {
   HttpTransport,
   LinkedList,
@@ -39,7 +39,7 @@ import {
   parseLiveSessions,
   parseSessions,
   type Playback,
-} from './viewers/sessions';
+} from '../viewers/sessions';
 
 export interface ConnectionReport {
   identity: ServerIdentity;
@@ -97,12 +97,12 @@ export class ButlerClient {
   constructor(options: ButlerClientOptions) {
     // Every request waiting to retry listens for close(): many at once is normal, not a leak.
     setMaxListeners(0, this.lifetime.signal);
-    const settings = resolveSettings(options);
-    this.baseUrl = settings.baseUrl;
-    this.timeoutMs = settings.timeoutMs;
-    this.taskListTtlMs = settings.taskListTtlMs;
-    this.retryPolicy = settings.retryPolicy;
-    this.transport = new HttpTransport(settings);
+    const resolved = resolveClientOptions(options);
+    this.baseUrl = resolved.baseUrl;
+    this.timeoutMs = resolved.timeoutMs;
+    this.taskListTtlMs = resolved.taskListTtlMs;
+    this.retryPolicy = resolved.retryPolicy;
+    this.transport = new HttpTransport(resolved);
   }
 
   get closed(): boolean {
@@ -185,7 +185,7 @@ export class ButlerClient {
   /**
    * PUT /:/prefs?Id=value…: sets these settings in one request. Sent again after a failure
    * like a read, since setting the same values twice is the same as once. Check the ids and
-   * values first (lib/schedule.ts does for the Butler's): the server refuses an unknown id
+   * values first (lib/schedule/schedule.ts does for the Butler's): the server refuses an unknown id
    * with 400 and changes nothing.
    */
   async setSettings(

@@ -1,6 +1,6 @@
-import { ButlerError } from './errors';
-import { message } from './messages';
-import type { Activity } from './types';
+import { ButlerError } from '../failures/errors';
+import { message } from '../messages';
+import type { Activity } from '../butler/types';
 import { toEvent, type ActivityEvent, type ActivityWatcher } from './watch';
 
 /**

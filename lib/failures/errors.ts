@@ -1,4 +1,4 @@
-import { formatMessage, type MessageRef } from './messages';
+import { formatMessage, type MessageRef } from '../messages';
 
 /** Stable error codes: flows (Catch nodes, switch on msg.error.code) rely on these strings. */
 export const BUTLER_ERROR_CODES = [

@@ -1,5 +1,5 @@
-import { ButlerError } from './errors';
-import { message, type MessageParam } from './messages';
+import { ButlerError } from '../failures/errors';
+import { message, type MessageParam } from '../messages';
 
 /** Anything else in a URL path could reach another endpoint (`../library/sections/1/refresh`). */
 export const TASK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9]*$/;

@@ -3,9 +3,9 @@
  * vocabulary: the same code, retryability and advice whichever of the two saw it.
  */
 import { ButlerError, type ButlerErrorCode } from './errors';
-import { message, type MessageRef } from './messages';
-import { RETRYABLE_STATUSES, parseRetryAfter } from './retry';
-import { AttemptTimedOut } from './transport';
+import { message, type MessageRef } from '../messages';
+import { RETRYABLE_STATUSES, parseRetryAfter } from '../butler/retry';
+import { AttemptTimedOut } from '../butler/transport';
 
 const TLS_ERROR_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT',

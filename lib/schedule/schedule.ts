@@ -5,10 +5,10 @@
  * which task is in its id (`ButlerTask<name>`), a behaviour is known by its id and its choices,
  * and what a server does not list is simply absent.
  */
-import { ButlerError } from './errors';
-import { message, type MessageParam } from './messages';
-import { describeValue, suggestTaskNames } from './tasks';
-import type { PlexSetting, SettingValue } from './types';
+import { ButlerError } from '../failures/errors';
+import { message, type MessageParam } from '../messages';
+import { describeValue, suggestTaskNames } from '../butler/tasks';
+import type { PlexSetting, SettingValue } from '../butler/types';
 
 /** Where a task's switch is: `ButlerTaskBackupDatabase` switches BackupDatabase. */
 export const TASK_SWITCH_PREFIX = 'ButlerTask';

@@ -1,9 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
-import { ButlerError } from './errors';
-import { message } from './messages';
-import { plexDirectAddress, plexDirectLookup } from './plexdirect';
-import type { ResolvedSettings } from './settings';
+import { ButlerError } from '../failures/errors';
+import { message } from '../messages';
+import { plexDirectAddress, plexDirectLookup } from '../plextv/plexdirect';
+import type { ResolvedClientOptions } from './client-options';
 
 /** An HTTP answer as the client reads it: any status, the body as text. */
 export interface TransportResponse {
@@ -119,8 +119,8 @@ export class HttpTransport {
   /** Requests on the wire, for destroyAll(). */
   private readonly open = new LinkedList<http.ClientRequest>();
 
-  constructor(settings: ResolvedSettings) {
-    const url = new URL(settings.baseUrl);
+  constructor(resolved: ResolvedClientOptions) {
+    const url = new URL(resolved.baseUrl);
     const secure = url.protocol === 'https:';
     this.secure = secure;
     this.request = secure ? https.request : http.request;
@@ -128,9 +128,9 @@ export class HttpTransport {
     // options are copied into every request's options (one dictionary per request): only what
     // a request needs is in them. maxFreeSockets would be no bound below maxSockets, and the
     // keep-alive delay is read from the agent itself.
-    const pool = { keepAlive: true, maxSockets: settings.maxSockets };
+    const pool = { keepAlive: true, maxSockets: resolved.maxSockets };
     const agent = secure
-      ? new https.Agent({ ...pool, ...settings.tlsOptions })
+      ? new https.Agent({ ...pool, ...resolved.tlsOptions })
       : new http.Agent(pool);
     (agent as http.Agent & { keepAliveMsecs: number }).keepAliveMsecs = TCP_KEEP_ALIVE_MS;
     this.agent = agent;
@@ -140,8 +140,8 @@ export class HttpTransport {
     this.lookup = plexDirectAddress(hostname) ? plexDirectLookup : undefined;
     this.port = port;
     this.pathPrefix = url.pathname === '/' ? '' : url.pathname;
-    this.headers = settings.headers;
-    this.maxResponseBytes = settings.maxResponseBytes;
+    this.headers = resolved.headers;
+    this.maxResponseBytes = resolved.maxResponseBytes;
   }
 
   /**

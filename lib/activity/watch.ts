@@ -3,19 +3,23 @@ import type { ClientRequestArgs } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import WebSocket from 'ws';
-import { ButlerClient } from './client';
-import { ButlerError } from './errors';
-import { statusFailure, transportFailure } from './failures';
-import { message } from './messages';
-import { plexDirectAddress, plexDirectLookup } from './plexdirect';
+import { ButlerClient } from '../butler/client';
+import { ButlerError } from '../failures/errors';
+import { statusFailure, transportFailure } from '../failures/classify';
+import { message } from '../messages';
+import { plexDirectAddress, plexDirectLookup } from '../plextv/plexdirect';
 import {
   parseActivityNotification,
   parsePlayingNotification,
   type ActivityEventKind,
   type PlayingEvent,
-} from './parse';
-import { resolveSettings, type ButlerClientOptions, type ResolvedSettings } from './settings';
-import type { Activity } from './types';
+} from '../butler/parse';
+import {
+  resolveClientOptions,
+  type ButlerClientOptions,
+  type ResolvedClientOptions,
+} from '../butler/client-options';
+import type { Activity } from '../butler/types';
 
 /** One activity event, as the watch node sends it in msg.payload. */
 export type ActivityEvent = { event: ActivityEventKind } & Pick<
@@ -121,7 +125,7 @@ export class ActivityWatcher extends EventEmitter<{
   playing: [PlayingEvent];
   status: [WatchStatus];
 }> {
-  private settings: ResolvedSettings;
+  private resolved: ResolvedClientOptions;
   private client: ButlerClient;
   private readonly options: Required<WatchOptions>;
   private readonly tracked = new Map<string, Tracked>();
@@ -146,7 +150,7 @@ export class ActivityWatcher extends EventEmitter<{
     super();
     // Many nodes may listen to one watcher: that is its purpose, not a leak.
     this.setMaxListeners(0);
-    this.settings = resolveSettings(clientOptions);
+    this.resolved = resolveClientOptions(clientOptions);
     this.options = { ...DEFAULTS };
     for (const [key, value] of Object.entries(options) as [keyof WatchOptions, unknown][]) {
       if (typeof value === 'number' && Number.isFinite(value) && value > 0) {
@@ -183,9 +187,9 @@ export class ActivityWatcher extends EventEmitter<{
    */
   retarget(clientOptions: ButlerClientOptions): void {
     if (this.closed) return;
-    const settings = resolveSettings(clientOptions);
+    const resolved = resolveClientOptions(clientOptions);
     const previous = this.client;
-    this.settings = settings;
+    this.resolved = resolved;
     this.client = new ButlerClient({ ...clientOptions, retry: { retries: 0 } });
     this.pollController?.abort();
     previous.close();
@@ -213,7 +217,7 @@ export class ActivityWatcher extends EventEmitter<{
 
   private connect(): void {
     if (this.closed) return;
-    const url = `${this.settings.baseUrl.replace(/^http/, 'ws')}${NOTIFICATIONS_PATH}?filters=activity,playing`;
+    const url = `${this.resolved.baseUrl.replace(/^http/, 'ws')}${NOTIFICATIONS_PATH}?filters=activity,playing`;
     const secure = url.startsWith('wss:');
     // Whether the TCP (TLS) connection came about: a handshake timeout before it is a host
     // that does not answer, after it a server that does not upgrade.
@@ -240,12 +244,12 @@ export class ActivityWatcher extends EventEmitter<{
         return stream;
       }) as unknown as ClientRequestArgs['createConnection'],
       // The token travels in a header: URLs end up in proxy and server logs.
-      headers: { ...this.settings.headers },
-      handshakeTimeout: this.settings.timeoutMs,
+      headers: { ...this.resolved.headers },
+      handshakeTimeout: this.resolved.timeoutMs,
       followRedirects: false,
       perMessageDeflate: false,
-      maxPayload: this.settings.maxResponseBytes,
-      ...this.settings.tlsOptions,
+      maxPayload: this.resolved.maxResponseBytes,
+      ...this.resolved.tlsOptions,
     });
     this.socket = socket;
     let refusedWith: number | undefined;
@@ -347,10 +351,10 @@ export class ActivityWatcher extends EventEmitter<{
         ? statusFailure(refusedWith, message('doing.openSocket'))
         : failure !== undefined
           ? transportFailure(failure, {
-              baseUrl: this.settings.baseUrl,
+              baseUrl: this.resolved.baseUrl,
               channel: 'notification socket',
               connected,
-              timeoutMs: this.settings.timeoutMs,
+              timeoutMs: this.resolved.timeoutMs,
             })
           : new ButlerError('connection-reset', message('errors.socketClosed'), {
               retryable: true,
@@ -411,8 +415,8 @@ export class ActivityWatcher extends EventEmitter<{
           state: 'polling',
           pollIntervalMs: this.options.pollIntervalMs,
           error: transportFailure(error, {
-            baseUrl: this.settings.baseUrl,
-            timeoutMs: this.settings.timeoutMs,
+            baseUrl: this.resolved.baseUrl,
+            timeoutMs: this.resolved.timeoutMs,
           }),
         });
       }
@@ -451,7 +455,7 @@ export class ActivityWatcher extends EventEmitter<{
     this.ended.delete(uuid);
     this.ended.set(uuid, at);
     // A list older than this has run out of time long since (timeoutMs is at most 10 min).
-    const keepFrom = at - Math.max(ENDED_MEMORY_MS, this.settings.timeoutMs);
+    const keepFrom = at - Math.max(ENDED_MEMORY_MS, this.resolved.timeoutMs);
     for (const [oldest, endedAt] of this.ended) {
       if (this.ended.size <= ENDED_MEMORY_SIZE && endedAt >= keepFrom) break;
       this.ended.delete(oldest);

@@ -1,5 +1,5 @@
-import { ButlerError } from './errors';
-import { message } from './messages';
+import { ButlerError } from '../failures/errors';
+import { message } from '../messages';
 import type {
   Activity,
   ButlerTask,
