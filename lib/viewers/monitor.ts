@@ -124,15 +124,21 @@ export class ViewerMonitor extends EventEmitter<{
   private periodicTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
 
-  /** Throws an `invalid-config` ButlerError for rule options that are not allowed. */
+  private readonly clientOf: () => ButlerClient;
+
+  /**
+   * `client` may be a function that gives the client to use now (a server that moves gets a
+   * new one). Throws an `invalid-config` ButlerError for rule options that are not allowed.
+   */
   constructor(
-    private readonly client: ButlerClient,
+    client: ButlerClient | (() => ButlerClient),
     private readonly watcher: PlayingSource,
     options: ViewerMonitorOptions = {},
   ) {
     super();
     // Every node waiting on one server may listen: that is the purpose, not a leak.
     this.setMaxListeners(0);
+    this.clientOf = typeof client === 'function' ? client : () => client;
     this.rules = resolveViewerRules(options);
     this.debounceMs = duration(options.debounceMs, DEFAULT_DEBOUNCE_MS, true);
     this.safetyReadMs = duration(options.safetyReadMs, DEFAULT_SAFETY_READ_MS);
@@ -323,9 +329,9 @@ export class ViewerMonitor extends EventEmitter<{
     let lists: Playback[][];
     try {
       lists = await Promise.all([
-        this.client.listSessions({ signal }),
-        this.client.listLiveSessions({ signal }),
-        this.client.listBackgroundSessions({ signal }),
+        this.clientOf().listSessions({ signal }),
+        this.clientOf().listLiveSessions({ signal }),
+        this.clientOf().listBackgroundSessions({ signal }),
       ]);
     } catch (error) {
       const failure =

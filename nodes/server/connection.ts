@@ -11,7 +11,10 @@ import {
   message,
   type ButlerClientOptions,
   type TlsOptions,
+  type ViewerMonitorOptions,
   type WatchOptions,
+  ViewerMonitor,
+  resolveViewerRules,
 } from '../../lib';
 
 /** Failures after which a server picked from the account may simply have moved. */
@@ -57,6 +60,8 @@ export class ServerConnection {
   private readonly retired = new Set<ButlerClient>();
   private lastLookup = 0;
   private closed = false;
+  /** One viewer monitor per set of rules, with how many users hold it. */
+  private readonly monitors = new Map<string, { monitor: ViewerMonitor; users: number }>();
 
   constructor(private readonly setup: ConnectionSetup) {
     this.watchOptions = setup.watchOptions;
@@ -104,6 +109,49 @@ export class ServerConnection {
   }
 
   /**
+   * The server's viewer monitor for these rules, shared by every user with the same rules; it
+   * holds the shared watcher (for its playing events) while anyone uses it. Call `release`
+   * once when done. Throws like getClient(), or `invalid-config` for rules not allowed.
+   */
+  acquireViewerMonitor(options: ViewerMonitorOptions = {}): {
+    monitor: ViewerMonitor;
+    release: () => void;
+  } {
+    // The rules as resolved (defaults filled in), and the timings: same rules, one monitor.
+    const key = JSON.stringify({ ...options, ...resolveViewerRules(options) });
+    let entry = this.monitors.get(key);
+    if (!entry) {
+      const watcher = this.acquireWatcher();
+      try {
+        const monitor = new ViewerMonitor(() => this.getClient(), watcher, {
+          pollIntervalMs: this.watchOptions.pollIntervalMs,
+          ...options,
+        });
+        entry = { monitor, users: 0 };
+      } catch (error) {
+        this.releaseWatcher();
+        throw error;
+      }
+      this.monitors.set(key, entry);
+    }
+    const held = entry;
+    held.users += 1;
+    let released = false;
+    return {
+      monitor: held.monitor,
+      release: () => {
+        if (released) return;
+        released = true;
+        held.users -= 1;
+        if (held.users > 0 || this.monitors.get(key) !== held) return;
+        this.monitors.delete(key);
+        held.monitor.close();
+        this.releaseWatcher();
+      },
+    };
+  }
+
+  /**
    * Looks the server up again and moves to the address that answers now (a new public IP, a
    * new plex.direct name). True when it moved. plex.tv is asked at most once a minute,
    * whatever fails how often.
@@ -144,6 +192,8 @@ export class ServerConnection {
 
   close(): void {
     this.closed = true;
+    for (const { monitor } of this.monitors.values()) monitor.close();
+    this.monitors.clear();
     this.watcher?.close();
     this.watcher = undefined;
     this.client?.close();
