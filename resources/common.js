@@ -64,11 +64,27 @@
       };
     },
 
-    /** Fills an empty number field in with the runtime's default for it. */
-    fillNumber: function (selector, field) {
-      if ($(selector).val() === '') {
-        $(selector).val(rules().numbers[field].default);
-      }
+    /** The defaults of every number field the runtime lists for a node type, by property. */
+    numberDefaults: function (type) {
+      var defaults = {};
+      Object.keys(rules().numbers).forEach(function (field) {
+        var rule = rules().numbers[field];
+        if (rule.node === type) {
+          defaults[rule.property] = editor.common.numberDefault(type, field, rule.property);
+        }
+      });
+      return defaults;
+    },
+
+    /** Fills the dialog's empty number fields of a node type in with the runtime's defaults. */
+    fillNumbers: function (type, inputPrefix) {
+      Object.keys(rules().numbers).forEach(function (field) {
+        var rule = rules().numbers[field];
+        var input = $('#' + inputPrefix + rule.property);
+        if (rule.node === type && input.val() === '') {
+          input.val(rule.default);
+        }
+      });
     },
 
     /**
