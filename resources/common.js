@@ -120,6 +120,52 @@
       return missing && english ? english : text;
     },
 
+    /**
+     * The editor of a node that reads from the server on any input and writes the answer to a
+     * message property of the user's choice (get tasks, butler schedule): its defaults with
+     * `extraDefaults`, labels, and the property field.
+     */
+    readingNode: function (type, extraDefaults) {
+      function validateProperty(v, opt) {
+        if (typeof v === 'string' && v !== '' && RED.utils.validatePropertyExpression(v)) {
+          return true;
+        }
+        return editor.common.refused(type, 'property', opt);
+      }
+      return {
+        defaults: function () {
+          return $.extend(
+            {
+              name: { value: '' },
+              version: editor.common.versionDefault(),
+              server: { value: '', type: 'plex-butler-server', required: true },
+            },
+            extraDefaults,
+            { property: { value: 'payload', required: true, validate: validateProperty } },
+          );
+        },
+        paletteLabel: function () {
+          return this._(type + '.paletteLabel');
+        },
+        label: function () {
+          return this.name || this._(type + '.paletteLabel');
+        },
+        inputLabels: function () {
+          return this._(type + '.inputLabel');
+        },
+        outputLabels: function () {
+          return this._(type + '.outputLabel');
+        },
+        oneditprepare: function () {
+          var property = $('#node-input-property');
+          if (!property.val()) {
+            property.val('payload');
+          }
+          property.typedInput({ default: 'msg', types: ['msg'] });
+        },
+      };
+    },
+
     /** A node the user has named shows its label in italics. */
     labelStyle: function () {
       return this.name ? 'node_label_italic' : '';
