@@ -5,8 +5,8 @@
  * palette (an icon per node type, one line per label), the server dialog's picker and Test
  * connection, the one task field of start and stop, and an error as the debug sidebar shows it.
  *
- * Needs `npm run build` first. UPDATE_DOCS_SCREENSHOT=1 also writes README's picture,
- * docs/editor.png, from the light editor with every node of ours on the canvas.
+ * Needs `npm run build` first. UPDATE_DOCS_SCREENSHOT=1 (scripts/editor-picture.mjs) also writes
+ * README's picture, docs/editor.png, from the light editor with every node of ours at work.
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';

@@ -4,11 +4,10 @@
  * driven by clicks and typing only; assertions are about what is on the screen.
  *
  * Needs `npm run build` first (Node-RED loads dist/). Screenshots go to
- * test-results/screenshots/; UPDATE_DOCS_SCREENSHOT=1 also refreshes docs/editor.png.
+ * test-results/screenshots/ (README's picture comes from dialogs.test.ts).
  */
 import assert from 'node:assert/strict';
 import {
-  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -334,11 +333,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     for (const type of ['plex-butler-tasks', 'plex-butler-start', 'plex-butler-stop']) {
       assert.ok(await paletteNode(page, type).isVisible(), `${type} found by the palette filter`);
     }
-    const shot = await screenshot(page, 'editor-3-debug-sidebar-result');
-    if (process.env.UPDATE_DOCS_SCREENSHOT === '1') {
-      mkdirSync(join(REPO_ROOT, 'docs'), { recursive: true });
-      copyFileSync(shot, join(REPO_ROOT, 'docs', 'editor.png'));
-    }
+    await screenshot(page, 'editor-3-debug-sidebar-result');
   });
 
   it('gives start a second output for "wait for completion"; watch has no input and connects', async function () {
