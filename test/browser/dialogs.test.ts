@@ -321,7 +321,7 @@ for (const theme of ['light', 'dark'] as const) {
       if (userDir) rmSync(userDir, { recursive: true, force: true });
     });
 
-    it('is the theme it says: the workspace is dark only in the dark editor', async function () {
+    it('is the theme it says: a dark palette only with the dark style sheet', async function () {
       page = await openEditor(started().browser, started().nodeRed.url);
       assert.deepEqual(page.viewportSize(), VIEWPORT);
       const background = await page
