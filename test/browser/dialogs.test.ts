@@ -257,6 +257,14 @@ async function paletteOfOurs(page: Page): Promise<void> {
     if ((id === 'red-ui-palette-header-plex') !== open) await header.click();
   }
   await paletteNode(page, 'plex-butler-schedule').waitFor();
+  // The categories slide shut: wait until they have (a hidden one has no height either).
+  await page.waitForFunction(() =>
+    Array.from(
+      document.querySelectorAll<HTMLElement>('#red-ui-palette .red-ui-palette-content'),
+    ).every(
+      (content) => content.id === 'red-ui-palette-base-category-plex' || content.offsetHeight === 0,
+    ),
+  );
 }
 
 async function showDebugSidebar(page: Page): Promise<void> {
