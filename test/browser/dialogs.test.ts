@@ -101,7 +101,8 @@ async function inSight(page: Page, selector: string): Promise<boolean> {
   return page.evaluate((target) => {
     const element = document.querySelector(target);
     const trays = document.querySelectorAll('#red-ui-editor-stack > .red-ui-tray');
-    const body = trays.item(trays.length - 1)?.querySelector('.red-ui-tray-body');
+    // The part that scrolls: the body inside it is as tall as its content.
+    const body = trays.item(trays.length - 1)?.querySelector('.red-ui-tray-body-wrapper');
     if (!element || !body) return false;
     const shown = element.getBoundingClientRect();
     const view = body.getBoundingClientRect();
@@ -430,8 +431,14 @@ for (const theme of ['light', 'dark'] as const) {
       assert.equal(await visibleText(servers.locator('option:checked')), living);
       assert.equal(await page.locator('#node-config-input-url').inputValue(), world.home.url);
 
+      // An https address shows the certificate rows too: the dialog is taller than the screen.
+      await page.locator('#node-config-input-url').fill(world.homeSecure.url);
+      await page.locator('#node-config-input-tlsMode').selectOption('off');
       await page.locator('#node-config-input-token').fill('not-the-token');
-      await page.locator('#node-config-plex-butler-server-test').click();
+      // As a user meets it: the button just in sight at the dialog's bottom, the answer below.
+      const test = page.locator('#node-config-plex-butler-server-test');
+      await test.evaluate((button) => button.scrollIntoView({ block: 'end' }));
+      await test.click();
       await page.locator(`${RESULT}.plex-butler-test-error`).waitFor();
       const answer = await visibleText(page.locator(RESULT));
       assert.match(answer, /token rejected by the server \(401\): check the token/);
