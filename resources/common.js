@@ -122,7 +122,7 @@
 
     /**
      * The editor of a node that reads from the server on any input and writes the answer to a
-     * message property of the user's choice (get tasks, butler schedule): its defaults with
+     * message property of the user's choice (get tasks, schedule): its defaults with
      * `extraDefaults`, labels, and the property field.
      */
     readingNode: function (type, extraDefaults) {

@@ -118,9 +118,16 @@
       });
     }
 
+    /** The lists as they stand; the server chosen stays chosen while it is listed. */
     function fillServers() {
+      var chosen = serverSelect.val();
+      var listed = accountServers.length + lanServers.length > 0;
       serverSelect.empty();
-      $('<option>').val('').text(_('servers.choose')).appendTo(serverSelect);
+      // A grey list says what fills it.
+      $('<option>')
+        .val('')
+        .text(_(listed ? 'servers.choose' : 'servers.none'))
+        .appendTo(serverSelect);
       if (accountServers.length > 0) {
         var account = $('<optgroup>').attr('label', _('servers.account')).appendTo(serverSelect);
         accountServers.forEach(function (server) {
@@ -136,14 +143,22 @@
       }
       if (lanServers.length > 0) {
         var lan = $('<optgroup>').attr('label', _('servers.lan')).appendTo(serverSelect);
-        lanServers.forEach(function (server, index) {
+        lanServers.forEach(function (server) {
+          // By address, not by place in the list: the next Discover may list them otherwise.
           $('<option>')
-            .val('lan:' + index)
+            .val('lan:' + server.url)
             .text(server.name + ' (' + server.url + ')')
             .appendTo(lan);
         });
       }
-      serverSelect.prop('disabled', accountServers.length + lanServers.length === 0);
+      var stillListed = serverSelect.find('option').filter(function () {
+        return chosen && this.value === chosen;
+      });
+      if (stillListed.length > 0) {
+        serverSelect.val(chosen);
+      }
+      serverSelect.prop('disabled', !listed);
+      serverSelect.attr('title', listed ? '' : _('servers.none'));
     }
 
     function loadServers() {
@@ -304,7 +319,9 @@
     serverSelect.on('change', function () {
       var value = serverSelect.val() || '';
       if (value.indexOf('lan:') === 0) {
-        var found = lanServers[Number(value.slice(4))];
+        var found = lanServers.find(function (server) {
+          return server.url === value.slice(4);
+        });
         chooseServer(found.machineIdentifier, found);
       } else if (value.indexOf('account:') === 0) {
         chooseServer(value.slice(8));
@@ -419,6 +436,10 @@
       $('<span>')
         .text(' ' + text)
         .appendTo(result);
+      // The last rows of a long dialog may be below the fold: the answer is in sight.
+      if (kind !== 'pending' && typeof result[0].scrollIntoView === 'function') {
+        result[0].scrollIntoView({ block: 'nearest' });
+      }
     }
     function sayTest(key, vars) {
       return _('test.' + key, vars);

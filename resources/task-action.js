@@ -36,7 +36,10 @@
     };
   }
 
-  /** The dialog: the task field with the server's task list, and start's wait options. */
+  /**
+   * The dialog: one task field whose string type offers the server's tasks (typed: the names
+   * that match; its list button: all of them), and start's wait options.
+   */
   function prepareDialog(node) {
     $('#node-input-taskType').data('plex-butler-node', node.id);
     var _ = function (key, vars) {
@@ -50,32 +53,13 @@
 
     var taskInput = $('#node-input-task');
     var serverSelect = $('#node-input-server');
-    var taskSelect = $('#node-input-task-select');
     var refreshButton = $('#node-input-task-refresh');
     var note = $('#node-input-task-note');
+    var mark = $('#node-input-task-mark');
     var listRows = $('.node-input-task-list-row');
     var tasks = [];
     var loadedKey = null;
     var requestNumber = 0;
-
-    taskInput.typedInput({
-      default: 'str',
-      typeField: $('#node-input-taskType'),
-      types: [
-        { value: 'all', label: _('types.all'), hasValue: false },
-        'str',
-        'msg',
-        'flow',
-        'global',
-        'env',
-      ],
-    });
-
-    function typedName() {
-      return taskInput.typedInput('type') === 'str'
-        ? (taskInput.typedInput('value') || '').trim()
-        : '';
-    }
 
     function optionLabel(task) {
       var text =
@@ -86,25 +70,108 @@
       return text;
     }
 
-    // Shows the typed name in the list; a name typed by hand that the list lacks is kept.
-    function syncSelect() {
-      var name = typedName();
-      taskSelect.find('option.plex-butler-typed').remove();
-      if (!name) {
-        taskSelect.val('');
-        return;
+    /** A task as the lists show it: its words, with the part the user typed in bold. */
+    function optionElement(task, typed) {
+      var text = optionLabel(task);
+      var at = typed ? text.toLowerCase().indexOf(typed.toLowerCase()) : -1;
+      var element = $('<span>');
+      if (at < 0) {
+        return element.text(text);
       }
-      var known = tasks.some(function (task) {
-        return task.name === name;
+      $('<span>').text(text.slice(0, at)).appendTo(element);
+      $('<b>')
+        .text(text.slice(at, at + typed.length))
+        .appendTo(element);
+      $('<span>')
+        .text(text.slice(at + typed.length))
+        .appendTo(element);
+      return element;
+    }
+
+    /** The completions of what is typed: tasks whose name or title contains it. */
+    function completions(value) {
+      var typed = (value || '').trim();
+      return tasks
+        .filter(function (task) {
+          return optionLabel(task).toLowerCase().indexOf(typed.toLowerCase()) !== -1;
+        })
+        .map(function (task) {
+          return { value: task.name, label: optionElement(task, typed) };
+        });
+    }
+
+    function container() {
+      return taskInput.next('.red-ui-typedInput-container');
+    }
+
+    /** The whole list under the field, from its list button. */
+    function showList() {
+      var menu = RED.popover.menu({
+        options: tasks.map(function (task) {
+          return { value: task.name, label: optionElement(task, '') };
+        }),
+        width: container().outerWidth(),
+        maxHeight: 300,
+        class: 'plex-butler-task-menu',
+        onselect: function (option) {
+          taskInput.typedInput('value', option.value);
+          taskInput.trigger('change');
+        },
       });
+      menu.show({ target: container(), align: 'left' });
+    }
+
+    // The string type's list button: Node-RED calls a function given as "expand", and reads
+    // the button's icon from its "icon".
+    var listButton = function () {
+      showList();
+    };
+    listButton.icon = 'fa-list';
+
+    taskInput.typedInput({
+      default: 'str',
+      typeField: $('#node-input-taskType'),
+      types: [
+        { value: 'all', label: _('types.all'), hasValue: false },
+        {
+          value: 'str',
+          label: RED._('typedInput.type.str'),
+          icon: 'red/images/typedInput/az.svg',
+          autoComplete: function (value) {
+            return completions(value);
+          },
+          expand: listButton,
+        },
+        'msg',
+        'flow',
+        'global',
+        'env',
+      ],
+    });
+    container().find('.red-ui-typedInput-option-expand').attr('title', _('label.taskList'));
+
+    function typedName() {
+      return taskInput.typedInput('type') === 'str'
+        ? (taskInput.typedInput('value') || '').trim()
+        : '';
+    }
+
+    // A name typed by hand that the list lacks stays as it is, marked under the field.
+    function markUnknown() {
+      var name = typedName();
+      var known =
+        !name ||
+        /^\$\{[^}]+\}$/.test(name) ||
+        tasks.some(function (task) {
+          return task.name === name;
+        });
+      mark.empty().toggle(!known);
       if (!known) {
-        $('<option>')
-          .addClass('plex-butler-typed')
-          .val(name)
-          .text(_('list.notInList', { task: name }))
-          .insertAfter(taskSelect.find('option').first());
+        $('<i class="fa fa-exclamation-triangle"></i>').appendTo(mark);
+        $('<span>')
+          .text(' ' + _('list.notInList', { task: name }))
+          .appendTo(mark);
       }
-      taskSelect.val(name);
     }
 
     function fill(list) {
@@ -116,12 +183,7 @@
         .sort(function (a, b) {
           return optionLabel(a).localeCompare(optionLabel(b));
         });
-      taskSelect.empty();
-      $('<option>').val('').text(_('list.choose')).appendTo(taskSelect);
-      tasks.forEach(function (task) {
-        $('<option>').val(task.name).text(optionLabel(task)).appendTo(taskSelect);
-      });
-      syncSelect();
+      markUnknown();
     }
 
     function showOffline(message) {
@@ -189,13 +251,6 @@
       });
     }
 
-    taskSelect.on('change', function () {
-      var name = taskSelect.val();
-      if (name && name !== typedName()) {
-        taskInput.typedInput('type', 'str');
-        taskInput.typedInput('value', name);
-      }
-    });
     var lastType = taskInput.typedInput('type');
     var lastName = typedName();
     taskInput.on('change', function () {
@@ -222,8 +277,9 @@
         lastName = value.trim();
       }
       listRows.toggle(current === 'str');
-      syncSelect();
+      markUnknown();
     });
+    taskInput.on('keyup', markUnknown);
     serverSelect.on('change', function () {
       load(false);
     });

@@ -39,6 +39,8 @@ export interface StartNodeRedOptions {
   lang?: string;
   /** settings.js `plexButler`: plex.tv's and app.plex.tv's addresses, the GDM address. */
   plexButler?: { plexTvUrl?: string; appUrl?: string; discoveryAddress?: string };
+  /** A style sheet the editor loads after its own (editorTheme.page.css), e.g. a dark theme. */
+  editorCss?: string;
   /** Node-RED's output is appended here as it arrives. */
   logFile?: string;
   /** Also copy Node-RED's output to this process's stdout/stderr (for `npm start`). */
@@ -134,7 +136,11 @@ function settingsSource(options: StartNodeRedOptions, port: number): string {
     // No calls to the outside world and no first-run tour in a dev or test instance.
     telemetry: { enabled: false },
     diagnostics: { enabled: false },
-    editorTheme: { palette: { catalogues: [] }, tours: false },
+    editorTheme: {
+      palette: { catalogues: [] },
+      tours: false,
+      ...(options.editorCss ? { page: { css: [options.editorCss] } } : {}),
+    },
     logging: { console: { level: 'info', metrics: false, audit: false } },
     ...(options.lang ? { lang: options.lang } : {}),
     ...(options.plexButler ? { plexButler: options.plexButler } : {}),

@@ -4,7 +4,7 @@
  * one done() per message.
  */
 import { setMaxListeners } from 'node:events';
-import type { Node, NodeAPI, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
 import { ButlerClient, ButlerError, message } from '../../lib';
 import { MOVED_SERVER_CODES } from '../server/connection';
 import { serverNodeOf, type ButlerServerNode, type DoneFunction } from './contract';
@@ -12,6 +12,33 @@ import { asButlerError, errorStatus, localized } from './words';
 
 interface TaskNodeConfig {
   server?: string;
+}
+
+/** The part of a running node that Node.prototype.error itself uses to reach Catch nodes. */
+interface NodeInFlow {
+  _flow?: { handleError(node: Node, error: unknown, msg: NodeMessage): boolean };
+}
+
+/**
+ * Failures in words, as Node-RED's own nodes report them. node.error(err, msg), which done(err)
+ * calls too, gives Catch nodes `err.toString()` as msg.error.message ("ButlerError: …" for an
+ * Error) and `err.code`; when no Catch node takes it, the log and the debug sidebar get `err`
+ * itself, and the sidebar folds an Error into an object. Core nodes pass a sentence: so Catch
+ * nodes get ours with its code, and the sidebar the sentence alone.
+ */
+function reportInWords(node: Node): void {
+  const report = node.error.bind(node);
+  node.error = (logMessage: unknown, msg?: NodeMessage): void => {
+    if (!(logMessage instanceof ButlerError) || typeof msg !== 'object' || msg === null) {
+      report(logMessage, msg);
+      return;
+    }
+    const words = logMessage.message;
+    // What Catch nodes read of it (Node-RED copies no other field into msg.error).
+    const caught = { message: words, code: logMessage.code, toString: () => words };
+    const handled = (node as NodeInFlow)._flow?.handleError(node, caught, msg) ?? false;
+    if (!handled) report(words);
+  };
 }
 
 export class ButlerNodeRunner {
@@ -27,6 +54,7 @@ export class ButlerNodeRunner {
     config: TaskNodeConfig,
     private readonly type: string,
   ) {
+    reportInWords(node);
     this.server = serverNodeOf(RED, config.server);
     if (!this.server) {
       node.status({ fill: 'grey', shape: 'ring', text: this.t('status.noServer') });

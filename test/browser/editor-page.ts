@@ -241,3 +241,23 @@ export async function dismissNotifications(page: Page): Promise<void> {
       .catch(() => undefined);
   }
 }
+
+/**
+ * The task field of an open start or stop dialog: its list button opens the server's tasks
+ * (or the built-in list), as a user sees them.
+ */
+export async function taskList(page: Page): Promise<string[]> {
+  await page
+    .locator('#node-input-task + .red-ui-typedInput-container .red-ui-typedInput-option-expand')
+    .click();
+  const menu = page.locator('.plex-butler-task-menu');
+  await menu.waitFor();
+  return (await menu.locator('li').allInnerTexts()).map((text) => text.trim());
+}
+
+/** Picks a task from the task field's list button by the words it shows. */
+export async function chooseTask(page: Page, label: string): Promise<void> {
+  await taskList(page);
+  await page.locator('.plex-butler-task-menu li', { hasText: label }).first().click();
+  await page.locator('.plex-butler-task-menu').waitFor({ state: 'hidden' });
+}

@@ -4,11 +4,10 @@
  * driven by clicks and typing only; assertions are about what is on the screen.
  *
  * Needs `npm run build` first (Node-RED loads dist/). Screenshots go to
- * test-results/screenshots/; UPDATE_DOCS_SCREENSHOT=1 also refreshes docs/editor.png.
+ * test-results/screenshots/ (README's picture comes from dialogs.test.ts).
  */
 import assert from 'node:assert/strict';
 import {
-  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -46,6 +45,8 @@ import {
   paletteNode,
   screenshot,
   SCREENSHOT_DIR,
+  chooseTask,
+  taskList,
   visibleText,
   wire,
 } from './editor-page';
@@ -154,7 +155,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     if (failure) throw failure.reason;
   });
 
-  it('lists get tasks, start task, stop task, watch activity and butler schedule under "plex" in the palette', async function () {
+  it('lists get tasks, start task, stop task, watch activity and schedule under "plex" in the palette', async function () {
     page = await openEditor(started().browser, started().nodeRed.url);
     assert.equal(await visibleText(page.locator('#red-ui-palette-header-plex')), 'plex');
     const category = page.locator('#red-ui-palette-plex');
@@ -163,7 +164,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
       ['plex-butler-start', 'start task'],
       ['plex-butler-stop', 'stop task'],
       ['plex-butler-watch', 'watch activity'],
-      ['plex-butler-schedule', 'butler schedule'],
+      ['plex-butler-schedule', 'schedule'],
     ]) {
       const node = category.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
       assert.equal(await visibleText(node), label, `palette label of ${type}`);
@@ -246,25 +247,23 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     await page
       .locator('#node-input-task-note', { hasText: `${TASK_COUNT} tasks from the server` })
       .waitFor();
-    const options = await page.locator('#node-input-task-select option').allInnerTexts();
-    assert.equal(options.length, TASK_COUNT + 1, 'the tasks and "choose a task…"');
-    assert.equal(options[0], 'choose a task…');
+    // One field for the task: its list button shows the server's list.
+    const options = await taskList(page);
+    assert.equal(options.length, TASK_COUNT, "the server's tasks");
     assert.ok(options.includes('ProcessAssets'), 'the task only the live list has');
     assert.ok(options.includes('Optimize Database (OptimizeDatabase)'));
     assert.ok(
       options.includes('Update Plex Media Server (AutomaticUpdates), disabled'),
       'disabled tasks are marked',
     );
-
-    await page
-      .locator('#node-input-task-select')
-      .selectOption({ label: 'Optimize Database (OptimizeDatabase)' });
+    await page.keyboard.press('Escape');
+    await chooseTask(page, 'Optimize Database (OptimizeDatabase)');
     const taskField = page.locator('#node-input-task + .red-ui-typedInput-container input');
     assert.equal(await taskField.inputValue(), 'OptimizeDatabase');
     await screenshot(page, 'editor-2-start-dialog-task-list');
 
     await page.locator('#node-dialog-ok').click();
-    await page.locator('#node-input-task-select').waitFor({ state: 'detached' });
+    await page.locator('#node-input-task').waitFor({ state: 'detached' });
     assert.equal(
       await visibleText(canvasNode(page, start).locator('.red-ui-flow-node-label-text')),
       'start OptimizeDatabase',
@@ -334,11 +333,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     for (const type of ['plex-butler-tasks', 'plex-butler-start', 'plex-butler-stop']) {
       assert.ok(await paletteNode(page, type).isVisible(), `${type} found by the palette filter`);
     }
-    const shot = await screenshot(page, 'editor-3-debug-sidebar-result');
-    if (process.env.UPDATE_DOCS_SCREENSHOT === '1') {
-      mkdirSync(join(REPO_ROOT, 'docs'), { recursive: true });
-      copyFileSync(shot, join(REPO_ROOT, 'docs', 'editor.png'));
-    }
+    await screenshot(page, 'editor-3-debug-sidebar-result');
   });
 
   it('gives start a second output for "wait for completion"; watch has no input and connects', async function () {
@@ -386,7 +381,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     await screenshot(page, 'editor-5-watch-and-wait');
   });
 
-  it('reads the Butler schedule with a butler schedule node, from an inject to the debug sidebar', async function () {
+  it('reads the Butler schedule with a schedule node, from an inject to the debug sidebar', async function () {
     const { sim, nodeRed, browser } = started();
     page = await openEditor(browser, nodeRed.url);
     const inject = await dragFromPalette(page, 'inject', 160, 140);
@@ -396,7 +391,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     await wire(page, schedule, debug);
 
     await openNodeDialog(page, schedule);
-    assert.match(await visibleText(page.locator('.red-ui-tray-breadcrumbs')), /butler schedule/);
+    assert.match(await visibleText(page.locator('.red-ui-tray-breadcrumbs')), /schedule node/);
     assert.match(await visibleText(page.locator('.form-tips')), /DeepMediaAnalysis/);
     if ((await page.locator('#node-input-server').inputValue()) === '_ADD_') {
       await openServerConfig(page, 'add');
@@ -423,7 +418,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     await page.locator('#node-input-property').waitFor({ state: 'detached' });
     assert.equal(
       await visibleText(canvasNode(page, schedule).locator('.red-ui-flow-node-label-text')),
-      'butler schedule',
+      'schedule',
     );
 
     await deploy(page);
@@ -526,7 +521,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     }
   });
 
-  it("offers the spec's task names in the stop dialog while no server is chosen", async function () {
+  it("offers the spec's task names behind the stop dialog's task field while no server is chosen", async function () {
     page = await openEditor(started().browser, started().nodeRed.url);
     const stop = await dragFromPalette(page, 'plex-butler-stop', 400, 300);
     await openNodeDialog(page, stop);
@@ -537,9 +532,9 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     await page
       .locator('#node-input-task-note', { hasText: '(offline list: no server chosen)' })
       .waitFor();
-    const options = await page.locator('#node-input-task-select option').allInnerTexts();
-    assert.equal(options[0], 'choose a task…');
-    assert.deepEqual(options.slice(1).sort(), [...STATIC_TASK_NAMES].sort());
+    const options = await taskList(page);
+    assert.deepEqual(options.sort(), [...STATIC_TASK_NAMES].sort());
+    await page.keyboard.press('Escape');
     // Waiting for completion is start's alone.
     assert.equal(await page.locator('#node-input-wait').count(), 0);
   });
@@ -547,11 +542,11 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
   it('speaks German to a German browser', async function () {
     page = await openEditor(started().browser, started().nodeRed.url, { locale: 'de-DE' });
     for (const [type, label] of [
-      ['plex-butler-tasks', 'Aufgaben lesen'],
-      ['plex-butler-start', 'Aufgabe starten'],
-      ['plex-butler-stop', 'Aufgabe stoppen'],
-      ['plex-butler-watch', 'Aktivität beobachten'],
-      ['plex-butler-schedule', 'Zeitplan des Butlers'],
+      ['plex-butler-tasks', 'Aufgabenliste'],
+      ['plex-butler-start', 'starten'],
+      ['plex-butler-stop', 'stoppen'],
+      ['plex-butler-watch', 'Aktivität'],
+      ['plex-butler-schedule', 'Zeitplan'],
     ]) {
       assert.equal(await visibleText(paletteNode(page, type)), label, `palette label of ${type}`);
     }

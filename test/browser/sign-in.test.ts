@@ -22,6 +22,7 @@ import {
 import { waitUntil } from '../support/wait';
 import {
   canvasNode,
+  chooseTask,
   clickOnCanvas,
   closePage,
   deploy,
@@ -174,11 +175,9 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     await page.locator('#node-config-dialog-ok').click();
     await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
     await page.locator('#node-input-task-note', { hasText: '22 tasks from the server' }).waitFor();
-    await page
-      .locator('#node-input-task-select')
-      .selectOption({ label: 'Optimize Database (OptimizeDatabase)' });
+    await chooseTask(page, 'Optimize Database (OptimizeDatabase)');
     await page.locator('#node-dialog-ok').click();
-    await page.locator('#node-input-task-select').waitFor({ state: 'detached' });
+    await page.locator('#node-input-task').waitFor({ state: 'detached' });
     await deploy(page);
 
     await clickOnCanvas(
@@ -242,7 +241,7 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     await page.locator('#node-config-dialog-cancel').click();
     await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
     await page.locator('#node-dialog-cancel').click();
-    await page.locator('#node-input-task-select').waitFor({ state: 'detached' });
+    await page.locator('#node-input-task').waitFor({ state: 'detached' });
 
     // A full deploy saves whatever the runtime holds for the config: still Living room's.
     const current = await deployedFlows(nodeRed.url);
@@ -315,7 +314,7 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     await page.locator('#node-config-dialog-ok').click();
     await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
     await page.locator('#node-dialog-ok').click();
-    await page.locator('#node-input-task-select').waitFor({ state: 'detached' });
+    await page.locator('#node-input-task').waitFor({ state: 'detached' });
     await deploy(page);
     const home = world.home;
     const before = home.exchanges.length;
@@ -420,7 +419,7 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     await shown.locator('#node-config-dialog-ok').click();
     await shown.locator('#node-config-input-url').waitFor({ state: 'detached' });
     await shown.locator('#node-dialog-ok').click();
-    await shown.locator('#node-input-task-select').waitFor({ state: 'detached' });
+    await shown.locator('#node-input-task').waitFor({ state: 'detached' });
   }
 
   async function pickLivingRoom(shown: Page): Promise<void> {

@@ -5,6 +5,7 @@ import { derivedClientId } from '../../nodes/server/client-id';
 import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
 import { selfSignedCertificate } from '../support/tls';
+import { waitUntil } from '../support/wait';
 import {
   collectMessages,
   delay,
@@ -14,7 +15,6 @@ import {
   NODE_RED_MODULE,
   nextMessage,
   recordActions,
-  spied,
   TEST_USER_DIR,
   type FlowNode,
 } from '../support/node-red-helper';
@@ -82,6 +82,18 @@ describe('Node-RED nodes', function () {
   }
 
   const credentials = { server: { token: TOKEN } };
+
+  /** What node `id` logged as errors: what the debug sidebar shows when no Catch node takes it. */
+  function errorsLogged(id: string): unknown[] {
+    const log = helper.log() as unknown as {
+      ERROR: number;
+      args: [{ level: number; id?: string; msg: unknown }][];
+    };
+    return log.args
+      .map(([entry]) => entry)
+      .filter((entry) => entry.id === id && entry.level === log.ERROR)
+      .map((entry) => entry.msg);
+  }
 
   async function send(msg: Record<string, unknown>, nodeId = 'node'): Promise<void> {
     helper.getNode(nodeId).receive(msg);
@@ -233,11 +245,15 @@ describe('Node-RED nodes', function () {
         server: 'Living room Plex',
       });
       assert.equal(lastStatus('node')?.fill, 'green');
+      let caught = 0;
+      helper.getNode('caught').on('input', () => caught++);
       received = nextMessage<{ payload: ActionPayload }>('out');
       await send({});
       assert.equal((await received).payload.status, 'not-running');
       assert.equal(lastStatus('node')?.fill, 'yellow');
-      assert.equal((spied('node').error as unknown as { callCount: number }).callCount, 0);
+      await delay(50);
+      assert.equal(caught, 0, 'no error reached the Catch node');
+      assert.deepEqual(errorsLogged('node'), [], 'and none the log');
     });
 
     it('stops everything with the "all" type', async () => {
@@ -392,6 +408,34 @@ describe('Node-RED nodes', function () {
       assert.equal(error.code, 'unauthorized');
       assert.match(error.message, /check the token in the server config/);
       assert.deepEqual(lastStatus('node'), { fill: 'red', shape: 'ring', text: 'unauthorized' });
+    });
+
+    const REFUSED =
+      'could not list the Butler tasks: token rejected by the server (401): check the token in the server config';
+
+    it('a Catch node gets the sentence itself as msg.error.message, with its code', async () => {
+      await loadFlow(flow({ id: 'node', type: 'plex-butler-tasks', property: 'payload' }), {
+        server: { token: 'wrong' },
+      });
+      const caught = nextMessage<CaughtMessage>('caught');
+      await send({ topic: 'kept' });
+      const message = await caught;
+      assert.equal(message.error.message, REFUSED);
+      assert.equal(message.error.code, 'unauthorized');
+      assert.equal(message.error.source.id, 'node');
+      assert.equal(message.topic, 'kept');
+    });
+
+    it('without a Catch node, the log and the debug sidebar get the sentence, not an object', async () => {
+      await loadFlow(
+        flow({ id: 'node', type: 'plex-butler-tasks', property: 'payload' }).filter(
+          (node) => node.type !== 'catch',
+        ),
+        { server: { token: 'wrong' } },
+      );
+      await send({});
+      await waitUntil(() => lastStatus('node')?.text === 'unauthorized', 3000, 'the failure');
+      assert.deepEqual(errorsLogged('node'), [REFUSED]);
     });
 
     const faults: Array<[string, () => void, string, string]> = [

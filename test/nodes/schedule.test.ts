@@ -1,5 +1,5 @@
 /**
- * The butler schedule node in a Node-RED runtime: reads, writes exactly what a message asks
+ * The schedule node in a Node-RED runtime: reads, writes exactly what a message asks
  * for (one PUT, then a read-back), refuses anything else before a request, and the task
  * switches it sets are what get tasks shows; the behaviours of the heavy work the same way.
  */

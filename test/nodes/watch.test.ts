@@ -370,7 +370,7 @@ describe('watch activity and wait for completion (Node-RED)', function () {
       const failure = await caught;
       assert.equal(failure.error.code, 'timeout');
       assert.equal(failure.error.source.id, 'start');
-      assert.match(failure.error.message, /OptimizeDatabase: still running after 0 s/);
+      assert.match(failure.error.message, /^OptimizeDatabase: still running after 0 s/);
       assert.equal(failure.payload.status, 'timeout');
       assert.equal(lastStatus('start')?.text, 'timeout');
       await delay(2600);
