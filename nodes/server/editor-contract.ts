@@ -9,6 +9,7 @@ import {
   LIMITS,
   STATIC_TASK_NAMES,
   TASK_NAME_PATTERN,
+  TIME_OF_DAY_PATTERN,
   formatMessage,
   type ButlerError,
   type MessageRef,
@@ -110,8 +111,17 @@ export interface EditorRules {
   urlPattern: string;
   /** The offline list, offered while no server's live list can be had. */
   taskNames: string[];
+  /** A time of day, "HH:MM": the deadline of a "when idle" node. */
+  timeOfDayPattern: string;
   numbers: Record<
-    'timeout' | 'retries' | 'pollInterval' | 'waitTimeout' | 'updateInterval',
+    | 'timeout'
+    | 'retries'
+    | 'pollInterval'
+    | 'waitTimeout'
+    | 'updateInterval'
+    | 'deadline'
+    | 'pausedLimit'
+    | 'minimumPlaybacks',
     NumberRule
   >;
 }
@@ -126,12 +136,16 @@ export function editorRules(): EditorRules {
     taskNamePattern: TASK_NAME_PATTERN.source,
     urlPattern: URL_PATTERN.source,
     taskNames: [...STATIC_TASK_NAMES],
+    timeOfDayPattern: TIME_OF_DAY_PATTERN.source,
     numbers: {
       timeout: { ...LIMITS.timeoutMs, empty: true, env: true },
       retries: { ...LIMITS.retries, empty: false, env: true },
       pollInterval: { ...LIMITS.pollIntervalSeconds, empty: true, env: false },
       waitTimeout: { ...LIMITS.waitTimeoutMinutes, empty: true, env: false },
       updateInterval: { ...LIMITS.updateIntervalSeconds, empty: true, env: false },
+      deadline: { ...LIMITS.deadlineMinutes, empty: true, env: false },
+      pausedLimit: { ...LIMITS.pausedLimitMinutes, empty: true, env: false },
+      minimumPlaybacks: { ...LIMITS.minimumPlaybacks, empty: true, env: false },
     },
   };
 }
