@@ -37,7 +37,7 @@
 
   editor.idle = {
     defaults: function () {
-      return {
+      return $.extend(editor.common.numberDefaults(TYPE), {
         name: { value: '' },
         version: editor.common.versionDefault(),
         server: { value: '', type: 'plex-butler-server', required: true },
@@ -53,13 +53,11 @@
           ),
         },
         deadlineTime: { value: '05:00', validate: checkedWhen('time', validateTime) },
-        pausedLimit: editor.common.numberDefault(TYPE, 'pausedLimit'),
         countRecordings: { value: true },
         countBackground: { value: false },
         onlyTranscodes: { value: false },
         ignorePlayers: { value: '' },
-        minimumPlaybacks: editor.common.numberDefault(TYPE, 'minimumPlaybacks'),
-      };
+      });
     },
 
     paletteLabel: function () {
@@ -101,9 +99,7 @@
       if (!kind.val()) {
         kind.val('minutes');
       }
-      editor.common.fillNumber('#node-input-deadline', 'deadline');
-      editor.common.fillNumber('#node-input-pausedLimit', 'pausedLimit');
-      editor.common.fillNumber('#node-input-minimumPlaybacks', 'minimumPlaybacks');
+      editor.common.fillNumbers(TYPE, 'node-input-');
       var toggle = function () {
         var waiting = mode.val() === 'wait';
         $('.node-input-deadline-row').toggle(waiting);
