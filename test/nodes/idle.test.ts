@@ -405,10 +405,19 @@ describe('when idle (Node-RED)', function () {
       assert.equal((await settled(id, 3000)).port, 1);
       await helper.unload();
 
-      await load({ deadlineType: 'time', deadlineTime: clock });
+      // The node's own deadline is 0.02 minutes: msg.deadline replaces it, it does not add one.
+      await load({ deadline: 0.02 });
+      sim.startPlayback();
+      const overridden = send({ deadline: clock });
+      await delay(1600);
+      assert.equal(outcomeOf(overridden), undefined, 'msg.deadline, not the node deadline');
+      await helper.unload();
+
+      // A time of day chosen in the node wins over its minutes field, which is 0.01 here.
+      await load({ deadlineType: 'time', deadlineTime: clock, deadline: 0.01 });
       sim.startPlayback();
       const fromNode = send();
-      await delay(800);
+      await delay(1200);
       assert.equal(outcomeOf(fromNode), undefined, 'held until tomorrow at the latest');
     });
 
@@ -668,6 +677,65 @@ describe('when idle (Node-RED)', function () {
       await delay(400);
       assert.equal(sessionReads() - reads, 1, 'one read for both watch nodes');
       assert.equal(sim.stats.openNotificationSockets, 1);
+    });
+  });
+
+  // ---- privacy ------------------------------------------------------------------------------
+
+  describe('privacy', () => {
+    /** Every status the node showed, and nothing but counts and state words in them. */
+    const COUNTS_ONLY =
+      /^(idle|\d+ watching|waiting|waiting · \d+ watching|checking…|reading…|forced|deadline passed|server error)( \d\d:\d\d)?$/;
+    const PRIVATE = ['Zelda Quist', 'Attic Shield', 'Solaris 1972', 'Evening Bulletin'];
+
+    it('shows counts only: names, players and titles are in the message and nowhere else', async () => {
+      const statuses: string[] = [];
+      const collect = (): void => {
+        for (const [status] of spied(IDLE).status.args) statuses.push(String(status?.text ?? ''));
+      };
+      const watcher = sim.startPlayback({
+        user: 'Zelda Quist',
+        player: 'Attic Shield',
+        title: 'Solaris 1972',
+      });
+      sim.startRecording({ title: 'Evening Bulletin', channel: 'One' });
+
+      await load({ mode: 'check' });
+      const checked = await settled(send());
+      assert.equal(checked.port, 2);
+      assert.equal(checked.msg.sessions?.[0].user, 'Zelda Quist', 'the message has the names');
+      sim.injectFault({ kind: 'status', status: 500, match: { path: '/status/sessions' } });
+      assert.equal((await settled(send())).port, 'error');
+      sim.clearFaults();
+      collect();
+      await helper.unload();
+
+      await load();
+      const held = send();
+      send({ deadline: 0.01 });
+      await settled(send({ force: true }));
+      await waitUntil(() => outcomes.length === 2, 3000, 'the short deadline');
+      sim.pausePlayback(watcher.sessionKey);
+      for (const recording of sim.recordings()) sim.stopRecording(recording.key);
+      sim.stopPlayback(watcher.sessionKey);
+      await settled(held);
+      collect();
+      await helper.unload();
+
+      sim.startPlayback({ user: 'Zelda Quist', player: 'Attic Shield', title: 'Solaris 1972' });
+      await load({ mode: 'watch', inputs: 0 });
+      await waitUntil(() => outcomes.length === 1, 3000, 'the first state');
+      for (const playback of sim.playbacks()) sim.stopPlayback(playback.sessionKey);
+      await waitUntil(() => outcomes.length === 2, 3000, 'idle');
+      collect();
+
+      assert.ok(statuses.length >= 10, `statuses seen: ${statuses.length}`);
+      for (const text of statuses) assert.match(text, COUNTS_ONLY);
+      const logged = JSON.stringify((helper.log() as unknown as { args: unknown[][] }).args);
+      for (const secret of [...PRIVATE, TOKEN]) {
+        assert.ok(!statuses.join('\n').includes(secret), `${secret} in a status`);
+        assert.ok(!logged.includes(secret), `${secret} in the log`);
+      }
     });
   });
 
