@@ -154,7 +154,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     if (failure) throw failure.reason;
   });
 
-  it('lists get tasks, start task, stop task, watch activity and butler schedule under "plex" in the palette', async function () {
+  it('lists get tasks, start task, stop task, watch activity, butler schedule and when idle under "plex" in the palette', async function () {
     page = await openEditor(started().browser, started().nodeRed.url);
     assert.equal(await visibleText(page.locator('#red-ui-palette-header-plex')), 'plex');
     const category = page.locator('#red-ui-palette-plex');
@@ -164,6 +164,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
       ['plex-butler-stop', 'stop task'],
       ['plex-butler-watch', 'watch activity'],
       ['plex-butler-schedule', 'butler schedule'],
+      ['plex-butler-idle', 'when idle'],
     ]) {
       const node = category.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
       assert.equal(await visibleText(node), label, `palette label of ${type}`);
