@@ -103,6 +103,8 @@ export = function registerIdle(RED: NodeAPI): void {
     const config = migrateConfig(TYPE, saved);
     const t = (key: string, substitutions?: Record<string, string | number>): string =>
       RED._(`${TYPE}.${key}`, substitutions);
+    // A flow written by hand may leave the mode out: that is the dialog's default, wait.
+    const modeGiven = config.mode !== undefined && config.mode !== null && config.mode !== '';
     const mode: Mode = MODES.includes(config.mode as Mode) ? (config.mode as Mode) : 'wait';
     const server = serverNodeOf(RED, config.server);
 
@@ -115,6 +117,16 @@ export = function registerIdle(RED: NodeAPI): void {
       this.status({ fill: 'grey', shape: 'ring', text: t('status.noServer') });
     } else {
       try {
+        if (modeGiven && !MODES.includes(config.mode as Mode)) {
+          throw new ButlerError(
+            'invalid-config',
+            message('errors.outOfRange', {
+              setting: message('setting.mode'),
+              allowed: message('range.oneOf', { values: MODES.join(', ') }),
+              value: describeValue(config.mode),
+            }),
+          );
+        }
         const options = ruleOptionsOf(config);
         if (mode === 'wait') {
           deadline = configuredDeadline(config.deadlineType, config.deadline, config.deadlineTime);

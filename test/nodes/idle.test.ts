@@ -769,6 +769,24 @@ describe('when idle (Node-RED)', function () {
       }
     });
 
+    it('refuses a mode it does not know, naming the three; without a mode it waits', async () => {
+      await load({ mode: 'Watch' });
+      assert.equal(statusText(), 'invalid config');
+      const failed = await settled(send());
+      assert.equal(failed.msg.error?.code, 'invalid-config');
+      assert.match(
+        failed.msg.error?.message ?? '',
+        /"Mode" must be one of check, wait, watch \(got "Watch"\)/,
+      );
+      await helper.unload();
+      await load({ mode: '' });
+      sim.startPlayback();
+      const held = send();
+      await waitUntil(() => statusText() === 'waiting · 1 watching', 3000, 'waiting');
+      for (const playback of sim.playbacks()) sim.stopPlayback(playback.sessionKey);
+      assert.equal((await settled(held)).port, 1);
+    });
+
     it('ignores the deadline fields outside wait mode', async () => {
       await load({ mode: 'check', deadline: 0, deadlineTime: 'soon' });
       assert.equal((await settled(send())).port, 1);
