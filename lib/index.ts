@@ -106,6 +106,15 @@ export type {
   ViewerSession,
   ViewerVerdict,
 } from './viewers/rules';
+export {
+  TIME_OF_DAY_PATTERN,
+  configuredDeadline,
+  deadlineAt,
+  messageDeadline,
+  nextTimeOfDay,
+  parseTimeOfDay,
+} from './viewers/deadline';
+export type { DeadlineSpec } from './viewers/deadline';
 export { ViewerMonitor } from './viewers/monitor';
 export type {
   PlayingSource,

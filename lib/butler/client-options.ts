@@ -72,7 +72,7 @@ export interface NumericLimit {
   default: number;
   integer?: boolean;
   /** For the words: the catalog's unit.* and setting.* keys. */
-  unit: 'milliseconds' | 'seconds' | 'minutes' | 'retries' | 'sockets';
+  unit: 'milliseconds' | 'seconds' | 'minutes' | 'retries' | 'sockets' | 'playbacks';
   setting: string;
 }
 
@@ -112,6 +112,36 @@ export const LIMITS = Object.freeze({
     default: 5,
     unit: 'seconds',
     setting: 'updateInterval',
+  },
+  /** A "when idle" node's deadline in minutes: a held message waits at most a week. */
+  deadlineMinutes: {
+    min: 0,
+    exclusiveMin: true,
+    max: 10_080,
+    default: 60,
+    unit: 'minutes',
+    setting: 'deadline',
+  },
+  /**
+   * A paused playback counts as use for this long (0: never). A week at most: longer than any
+   * pause a limit is meant for.
+   */
+  pausedLimitMinutes: {
+    min: 0,
+    max: 10_080,
+    default: 30,
+    unit: 'minutes',
+    setting: 'pausedLimit',
+  },
+  /** In use from this many counted playbacks on. */
+  minimumPlaybacks: {
+    min: 0,
+    exclusiveMin: true,
+    max: 1000,
+    default: 1,
+    integer: true,
+    unit: 'playbacks',
+    setting: 'minimumPlaybacks',
   },
 } satisfies Record<string, NumericLimit>);
 

@@ -85,8 +85,10 @@ function merged(lists: Playback[][]): Playback[] {
 
 /**
  * The current reading for one set of rules. Shared by reference count: acquire() when a node
- * starts using it, the release function it returns when it stops; with no user it has no timer,
- * no listener on the watcher and sends no request. check() reads once, used or not.
+ * starts using it, the release function it returns when it stops; with no user it has no timer
+ * and sends no request. check() reads once, used or not. From construction to close() it notes
+ * the playing notifications (no request), so that a check() between uses knows since when a
+ * session is paused, rather than taking it as paused since that read.
  * Emits 'reading' when the verdict, a session or its state changed (and on the first reading
  * after an unknown state), and 'error' (a ButlerError) when reads start failing or fail
  * differently; 'error' is only emitted to a listener, never thrown.
@@ -144,6 +146,7 @@ export class ViewerMonitor extends EventEmitter<{
     this.safetyReadMs = duration(options.safetyReadMs, DEFAULT_SAFETY_READ_MS);
     this.pollIntervalMs = duration(options.pollIntervalMs, DEFAULT_POLL_INTERVAL_MS);
     this.now = options.now ?? Date.now;
+    watcher.on('playing', this.onPlaying);
   }
 
   /** The current reading; undefined while the state is unknown. */
@@ -219,6 +222,7 @@ export class ViewerMonitor extends EventEmitter<{
     this.isClosed = true;
     this.users = 0;
     this.end();
+    this.watcher.off('playing', this.onPlaying);
     this.inflightController?.abort(closedError());
   }
 
@@ -229,14 +233,12 @@ export class ViewerMonitor extends EventEmitter<{
 
   private begin(): void {
     this.socketConnected = this.watcher.status.state === 'connected';
-    this.watcher.on('playing', this.onPlaying);
     this.watcher.on('status', this.onStatus);
     this.refresh();
   }
 
   /** Nobody uses it: nothing keeps the reading fresh, so it is no longer claimed. */
   private end(): void {
-    this.watcher.off('playing', this.onPlaying);
     this.watcher.off('status', this.onStatus);
     this.clearTimers();
     this.readAgain = false;

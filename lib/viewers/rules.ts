@@ -5,6 +5,7 @@
  * as the last playback ends. Playing and buffering always count, unless the user excluded that
  * kind of session or that player.
  */
+import { LIMITS } from '../butler/client-options';
 import { ButlerError } from '../failures/errors';
 import { message, type MessageParam } from '../messages';
 import type { Playback, PlaybackKind, PlaybackLocation, PlaybackState } from './sessions';
@@ -64,19 +65,20 @@ export interface ViewerVerdict {
 }
 
 export const DEFAULT_VIEWER_RULES: ViewerRules = Object.freeze({
-  pausedLimitMinutes: 30,
+  pausedLimitMinutes: LIMITS.pausedLimitMinutes.default,
   countRecordings: true,
   countBackground: false,
   onlyTranscodes: false,
   ignorePlayers: Object.freeze([]) as readonly string[],
-  minimumPlaybacks: 1,
+  minimumPlaybacks: LIMITS.minimumPlaybacks.default,
 });
 
-/** A week: longer than any pause a limit is meant for, short enough for a timer. */
-const MAX_PAUSED_LIMIT_MINUTES = 10_080;
-const MAX_MINIMUM_PLAYBACKS = 1000;
+/** The editor and the node's config check use the same bounds (LIMITS). */
+const MAX_PAUSED_LIMIT_MINUTES = LIMITS.pausedLimitMinutes.max;
+const MAX_MINIMUM_PLAYBACKS = LIMITS.minimumPlaybacks.max;
 
-function shown(value: unknown): MessageParam {
+/** A value as an error message shows it: a string quoted and cut, a number as it is. */
+export function shownValue(value: unknown): MessageParam {
   if (typeof value === 'string') {
     return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
   }
@@ -91,7 +93,7 @@ function outOfRange(setting: string, range: string, unit: string, max: number, v
     message('errors.outOfRange', {
       setting: message(`setting.${setting}`),
       allowed: message(`range.${range}`, { unit: message(`unit.${unit}`), min: 0, max }),
-      value: shown(value),
+      value: shownValue(value),
     }),
   );
 }
@@ -101,7 +103,10 @@ function checkBoolean(setting: keyof ViewerRuleOptions, value: unknown, fallback
   if (typeof value === 'boolean') return value;
   throw new ButlerError(
     'invalid-config',
-    message('errors.notBoolean', { setting: message(`setting.${setting}`), value: shown(value) }),
+    message('errors.notBoolean', {
+      setting: message(`setting.${setting}`),
+      value: shownValue(value),
+    }),
   );
 }
 
@@ -129,7 +134,7 @@ export function resolveViewerRules(options: ViewerRuleOptions = {}): ViewerRules
       'invalid-config',
       message('errors.notPlayerList', {
         setting: message('setting.ignorePlayers'),
-        value: shown(players),
+        value: shownValue(players),
       }),
     );
   }

@@ -9,6 +9,7 @@ import {
   LIMITS,
   STATIC_TASK_NAMES,
   TASK_NAME_PATTERN,
+  TIME_OF_DAY_PATTERN,
   formatMessage,
   type ButlerError,
   type MessageRef,
@@ -114,6 +115,8 @@ export interface EditorRules {
   urlPattern: string;
   /** The offline list, offered while no server's live list can be had. */
   taskNames: string[];
+  /** A time of day, "HH:MM": the deadline of a "when idle" node. */
+  timeOfDayPattern: string;
   /** Every number field of every dialog, by the limit's name. */
   numbers: Record<string, NumberRule>;
 }
@@ -128,6 +131,7 @@ export function editorRules(): EditorRules {
     taskNamePattern: TASK_NAME_PATTERN.source,
     urlPattern: URL_PATTERN.source,
     taskNames: [...STATIC_TASK_NAMES],
+    timeOfDayPattern: TIME_OF_DAY_PATTERN.source,
     numbers: {
       timeout: {
         ...LIMITS.timeoutMs,
@@ -161,6 +165,27 @@ export function editorRules(): EditorRules {
         ...LIMITS.updateIntervalSeconds,
         node: 'plex-butler-watch',
         property: 'rate',
+        empty: true,
+        env: false,
+      },
+      deadline: {
+        ...LIMITS.deadlineMinutes,
+        node: 'plex-butler-idle',
+        property: 'deadline',
+        empty: true,
+        env: false,
+      },
+      pausedLimit: {
+        ...LIMITS.pausedLimitMinutes,
+        node: 'plex-butler-idle',
+        property: 'pausedLimit',
+        empty: true,
+        env: false,
+      },
+      minimumPlaybacks: {
+        ...LIMITS.minimumPlaybacks,
+        node: 'plex-butler-idle',
+        property: 'minimumPlaybacks',
         empty: true,
         env: false,
       },

@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { derivedClientId } from '../../nodes/server/client-id';
 import { CONFIG_VERSION } from '../../nodes/core/migrations';
 import { REPO_ROOT, startNodeRed, type NodeRedProcess } from '../../scripts/node-red-process';
@@ -28,7 +28,7 @@ import {
   type PlexSimulator,
   type SimTask,
 } from '../../simulator';
-import { STATIC_TASK_NAMES } from '../../lib';
+import { LIMITS, STATIC_TASK_NAMES } from '../../lib';
 import { startSimulator } from '../support/simulator';
 import { selfSignedCertificate } from '../support/tls';
 import {
@@ -155,7 +155,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     if (failure) throw failure.reason;
   });
 
-  it('lists get tasks, start task, stop task, watch activity and schedule under "plex" in the palette', async function () {
+  it('lists get tasks, start task, stop task, watch activity, schedule and when idle under "plex" in the palette', async function () {
     page = await openEditor(started().browser, started().nodeRed.url);
     assert.equal(await visibleText(page.locator('#red-ui-palette-header-plex')), 'plex');
     const category = page.locator('#red-ui-palette-plex');
@@ -165,6 +165,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
       ['plex-butler-stop', 'stop task'],
       ['plex-butler-watch', 'watch activity'],
       ['plex-butler-schedule', 'schedule'],
+      ['plex-butler-idle', 'when idle'],
     ]) {
       const node = category.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
       assert.equal(await visibleText(node), label, `palette label of ${type}`);
@@ -379,6 +380,104 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     await connected.waitFor();
     assert.ok(sim.stats.openNotificationSockets >= 1, 'the watch node opened the socket');
     await screenshot(page, 'editor-5-watch-and-wait');
+  });
+
+  it('when idle: its dialog shows the fields of the mode chosen, takes its defaults from the runtime, and watch mode has no input', async function () {
+    const { sim, nodeRed, browser } = started();
+    page = await openEditor(browser, nodeRed.url);
+    const idle = await dragFromPalette(page, 'plex-butler-idle', 760, 640);
+    await openNodeDialog(page, idle);
+    if ((await page.locator('#node-input-server').inputValue()) === '_ADD_') {
+      await openServerConfig(page, 'add');
+      await page.locator('#node-config-input-url').pressSequentially(sim.url);
+      await page.locator('#node-config-input-token').pressSequentially(TOKEN);
+      await page.locator('#node-config-dialog-ok').click();
+      await page.locator('#node-config-input-url').waitFor({ state: 'detached' });
+    }
+    // The defaults are the runtime's (LIMITS), as it hands them to the editor.
+    assert.equal(await page.locator('#node-input-mode').inputValue(), 'wait');
+    assert.equal(
+      await page.locator('#node-input-deadline').inputValue(),
+      String(LIMITS.deadlineMinutes.default),
+    );
+    assert.equal(
+      await page.locator('#node-input-pausedLimit').inputValue(),
+      String(LIMITS.pausedLimitMinutes.default),
+    );
+    assert.equal(
+      await page.locator('#node-input-minimumPlaybacks').inputValue(),
+      String(LIMITS.minimumPlaybacks.default),
+    );
+    assert.equal(await page.locator('#node-input-countRecordings').isChecked(), true);
+    assert.equal(await page.locator('#node-input-countBackground').isChecked(), false);
+    assert.equal(await page.locator('#node-input-onlyTranscodes').isChecked(), false);
+
+    const row = page.locator('.node-input-deadline-row');
+    const minutes = page.locator('#node-input-deadline');
+    const time = page.locator('#node-input-deadlineTime');
+    const dialog = page;
+    const tip = (mode: string) => dialog.locator(`.node-input-mode-tip-${mode}`);
+    assert.equal(await row.isVisible(), true, 'wait: the deadline');
+    assert.equal(await minutes.isVisible(), true);
+    assert.equal(await time.isVisible(), false);
+    assert.equal(await tip('wait').isVisible(), true);
+    await page.locator('#node-input-deadlineType').selectOption('time');
+    assert.equal(await minutes.isVisible(), false);
+    assert.equal(await time.inputValue(), '05:00');
+    assert.equal(await time.isVisible(), true);
+
+    // Only the deadline in use is checked; the editor checks a field as the user types.
+    const type = async (field: Locator, text: string): Promise<void> => {
+      await field.fill('');
+      await field.pressSequentially(text);
+    };
+    await type(time, '25:00');
+    await page.locator('#node-input-deadlineTime.input-error').waitFor();
+    await minutes.evaluate((input: HTMLInputElement) => (input.value = 'soon'));
+    await type(time, '05:30');
+    await page.locator('#node-input-deadlineTime:not(.input-error)').waitFor();
+    await page.locator('#node-input-deadlineType').selectOption('minutes');
+    await page.locator('#node-input-deadline.input-error').waitFor();
+    await type(minutes, '90');
+    await page.locator('#node-input-deadline:not(.input-error)').waitFor();
+    await type(page.locator('#node-input-pausedLimit'), '-1');
+    await page.locator('#node-input-pausedLimit.input-error').waitFor();
+    await type(page.locator('#node-input-pausedLimit'), '0');
+    await page.locator('#node-input-pausedLimit:not(.input-error)').waitFor();
+
+    await page.locator('#node-input-mode').selectOption('check');
+    assert.equal(await row.isVisible(), false, 'check: no deadline');
+    assert.equal(await tip('check').isVisible(), true);
+    assert.equal(await tip('wait').isVisible(), false);
+    await page.locator('#node-input-mode').selectOption('watch');
+    assert.equal(await row.isVisible(), false, 'watch: no deadline');
+    assert.equal(await tip('watch').isVisible(), true);
+    assert.equal(await tip('check').isVisible(), false);
+    await page.locator('#node-dialog-ok').click();
+    await page.locator('#node-input-mode').waitFor({ state: 'detached' });
+
+    const node = canvasNode(page, idle);
+    assert.equal(await node.locator('.red-ui-flow-port-input').count(), 0, 'watch: no input');
+    assert.equal(await node.locator('.red-ui-flow-port-output').count(), 2);
+    assert.equal(await visibleText(node.locator('.red-ui-flow-node-label-text')), 'idle or in use');
+    await deploy(page);
+    // Nobody watches the simulator: the state it first finds, with the time.
+    await node.locator('.red-ui-flow-node-status-label', { hasText: /^idle \d\d:\d\d$/ }).waitFor();
+    await screenshot(page, 'editor-6-when-idle');
+
+    // Back to wait: the input comes back, and the label names the deadline.
+    await openNodeDialog(page, idle);
+    assert.equal(await page.locator('#node-input-deadline').inputValue(), '90');
+    assert.equal(await page.locator('#node-input-pausedLimit').inputValue(), '0');
+    await page.locator('#node-input-mode').selectOption('wait');
+    assert.equal(await row.isVisible(), true);
+    await page.locator('#node-dialog-ok').click();
+    await page.locator('#node-input-mode').waitFor({ state: 'detached' });
+    assert.equal(await node.locator('.red-ui-flow-port-input').count(), 1, 'wait: an input');
+    assert.equal(
+      await visibleText(node.locator('.red-ui-flow-node-label-text')),
+      'wait until idle · 90 min',
+    );
   });
 
   it('reads the Butler schedule with a schedule node, from an inject to the debug sidebar', async function () {

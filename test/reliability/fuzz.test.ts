@@ -5,6 +5,8 @@ import { prng } from '../support/prng';
 import { startSimulator } from '../support/simulator';
 import { helper } from '../support/node-red-helper';
 import {
+  errorOf,
+  lastStatusText,
   loadReliabilityFlow,
   plexRequest,
   sendAndSettle,
@@ -105,6 +107,68 @@ function generateInputs(count: number, seed: number): unknown[] {
     else inputs.push([randomString(random), random()]);
   }
   return inputs;
+}
+
+/** How msg.deadline is to be taken, by the rule the help states (not by the code under test). */
+function deadlineVerdict(value: unknown): 'none' | 'ok' | 'refused' {
+  if (value === undefined || value === null || value === '') return 'none';
+  if (typeof value === 'string') {
+    const text = value.trim();
+    const clock = /^(\d{1,2}):(\d\d)$/.exec(text);
+    if (clock) return Number(clock[1]) <= 23 && Number(clock[2]) <= 59 ? 'ok' : 'refused';
+    if (!/^\d+(\.\d+)?$/.test(text)) return 'refused';
+    value = Number(text);
+  }
+  if (typeof value !== 'number') return 'refused';
+  return Number.isFinite(value) && value > 0 && value <= 10_080 ? 'ok' : 'refused';
+}
+
+/** Deadlines as a flow might compute them: minutes, times of day, and near misses of both. */
+function generateDeadlines(count: number, seed: number): unknown[] {
+  const random = prng(seed);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const fixed: unknown[] = [
+    ...generateInputs(120, seed + 1),
+    '05:00',
+    '5:00',
+    ' 05:00 ',
+    '23:59',
+    '00:00',
+    '24:00',
+    '12:60',
+    '5:7',
+    '05:00:00',
+    '05h00',
+    '5.00',
+    '１２:００',
+    '10080',
+    '10080.0001',
+    '0.0001',
+    '0',
+    '-0',
+    '+5',
+    '5e1',
+    '0x10',
+    ' 30 ',
+    '\t30\n',
+    -0,
+    Number.MIN_VALUE,
+    10_080,
+    10_081,
+    -Infinity,
+  ];
+  const deadlines = [...fixed];
+  while (deadlines.length < count) {
+    const pick = random();
+    if (pick < 0.3)
+      deadlines.push(`${two(Math.floor(random() * 30))}:${two(Math.floor(random() * 70))}`);
+    else if (pick < 0.45)
+      deadlines.push(`${Math.floor(random() * 30)}:${Math.floor(random() * 70)}`);
+    else if (pick < 0.7) deadlines.push((random() - 0.1) * 12_000);
+    else if (pick < 0.85) deadlines.push(String(Math.round(random() * 12_000) / 10));
+    else deadlines.push(randomString(random));
+  }
+  return deadlines;
 }
 
 const EXPECTED_PATHS = /^\/(butler(\/[A-Za-z][A-Za-z0-9]*)?|identity|activities|:\/prefs)$/;
@@ -320,5 +384,104 @@ describe('reliability: bad input fuzz', function () {
     assert.equal(sim.preferences.get('ManualPortMappingPort')?.value, 32400);
     assert.equal(sim.preferences.get('GdmEnabled')?.value, true);
     assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
+  });
+  it('plex-butler-idle: every generated msg.deadline and msg.force is refused with a clear error, or lets the message through an idle server', async () => {
+    await loadReliabilityFlow(
+      sim,
+      {
+        type: 'plex-butler-idle',
+        mode: 'wait',
+        deadlineType: 'minutes',
+        deadline: 60,
+        deadlineTime: '05:00',
+        wires: [['out'], []],
+      },
+      TOKEN,
+    );
+    const before = sim.exchanges.length;
+    const counts = { ok: 0, none: 0, refused: 0 };
+    for (const deadline of generateDeadlines(400, 2020)) {
+      tried++;
+      const verdict = deadlineVerdict(deadline);
+      counts[verdict]++;
+      const shown = `${JSON.stringify(deadline)?.slice(0, 60)} (${typeof deadline})`;
+      const outcome = await sendAndSettle({ payload: 'go', deadline });
+      if (verdict === 'refused') {
+        const error = errorOf(outcome);
+        assert.equal(error.code, 'invalid-config', `${shown} → ${error.message}`);
+        assert.match(
+          error.message,
+          /msg\.deadline must be a number of minutes above 0, up to 10080, or a time of day such as "05:00"/,
+        );
+        assert.ok(error.message.length < 300, `a message a person can read: ${error.message}`);
+      } else {
+        assert.equal(outcome.kind, 'output', `${shown} should pass an idle server`);
+        assert.equal(outcome.msg.payload, 'go');
+        assert.equal(outcome.msg.forced, false);
+      }
+    }
+    for (const force of [...generateInputs(60, 77), true, false]) {
+      tried++;
+      const outcome = await sendAndSettle({ payload: 'go', force });
+      if (typeof force === 'boolean' || force === undefined) {
+        assert.equal(outcome.kind, 'output', String(force));
+        assert.equal(outcome.msg.forced, force === true);
+      } else {
+        const error = errorOf(outcome);
+        assert.equal(error.code, 'invalid-config');
+        assert.match(error.message, /msg\.force must be true or false \(got /);
+      }
+    }
+    console.log(
+      `      idle fuzz: ${counts.ok} deadlines taken, ${counts.none} none, ${counts.refused} refused`,
+    );
+    assert.ok(counts.ok > 100 && counts.refused > 150, JSON.stringify(counts));
+    // Reads only: a bad deadline never makes the node touch the Butler.
+    for (const exchange of sim.exchanges.slice(before)) {
+      assert.equal(exchange.method, 'GET', exchange.url);
+      assert.match(
+        exchange.path,
+        /^\/(status\/sessions(\/background)?|livetv\/sessions|activities|identity|:\/websockets\/notifications)$/,
+      );
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
+  });
+
+  it('plex-butler-idle: an odd mode is refused at deploy with the three it knows; none means wait', async () => {
+    for (const mode of [
+      'Watch',
+      'WAIT',
+      ' wait',
+      'check ',
+      'idle',
+      '__proto__',
+      42,
+      true,
+      {},
+      ['wait'],
+    ]) {
+      tried++;
+      await loadReliabilityFlow(
+        sim,
+        { type: 'plex-butler-idle', mode, wires: [['out'], []] },
+        TOKEN,
+      );
+      assert.equal(lastStatusText(), 'invalid config', JSON.stringify(mode));
+      const error = errorOf(await sendAndSettle({ payload: 'go' }));
+      assert.equal(error.code, 'invalid-config');
+      assert.match(error.message, /"Mode" must be one of check, wait, watch \(got /);
+      await helper.unload();
+    }
+    for (const mode of [undefined, null, '']) {
+      tried++;
+      await loadReliabilityFlow(
+        sim,
+        { type: 'plex-butler-idle', mode, wires: [['out'], []] },
+        TOKEN,
+      );
+      const outcome = await sendAndSettle({ payload: 'go' });
+      assert.equal(outcome.kind, 'output', String(mode));
+      await helper.unload();
+    }
   });
 });

@@ -31,9 +31,9 @@ class Exposure {
     this.add('server status', statusTexts(SERVER_ID));
   }
 
-  assertClean(secret: string): void {
+  assertClean(secret: string, what = 'the token'): void {
     const leaks = this.seen.filter((text) => text.includes(secret));
-    assert.deepEqual(leaks, [], 'the token appears nowhere');
+    assert.deepEqual(leaks, [], `${what} appears nowhere`);
     assert.ok(this.seen.length > 50, `enough was captured to mean something (${this.seen.length})`);
   }
 }
@@ -143,6 +143,37 @@ describe('reliability: the token never shows', function () {
     exposure.collectRuntime();
     await helper.unload();
 
+    // The when idle node in each mode, with someone watching, over the socket and polling.
+    for (const refused of [false, true]) {
+      sim.setNotifications(refused ? 'refused' : 'websocket');
+      const viewer = sim.startPlayback({ user: 'Quentin Vale', title: 'Harbour Lights' });
+      for (const mode of ['check', 'wait', 'watch']) {
+        await loadReliabilityFlow(
+          sim,
+          {
+            type: 'plex-butler-idle',
+            mode,
+            deadline: 0.005,
+            inputs: mode === 'watch' ? 0 : 1,
+            wires: [['out'], ['out']],
+          },
+          tokenSetting,
+          { retries: 0, timeout: 300, pollInterval: 0.1 },
+        );
+        if (mode !== 'watch') {
+          sim.injectFault({ kind: 'status', status: 401, times: 1 });
+          exposure.add('idle 401', (await sendAndSettle({ payload: 1 })).msg);
+          exposure.add('idle forced', (await sendAndSettle({ force: true })).msg);
+        } else {
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+        exposure.collectRuntime();
+        await helper.unload();
+      }
+      sim.stopPlayback(viewer.sessionKey);
+    }
+    sim.setNotifications('websocket');
+
     // Failures that happen before any request, and over TLS.
     for (const server of [
       { url: secure.url },
@@ -204,5 +235,59 @@ describe('reliability: the token never shows', function () {
       sim.exchanges.some((exchange) => exchange.headers['x-plex-token'] === TOKEN),
       'the environment variable was used as the token',
     );
+  });
+  it("viewers' names, players and titles reach the message a user asked for, never a status or the log", async () => {
+    const viewers = { user: 'Quentin Vale', player: 'Loft Projector', title: 'Harbour Lights' };
+    const recording = { title: 'Midnight Gazette', channel: 'Coastline TV' };
+    const runtime = new Exposure();
+    const messages: unknown[] = [];
+    for (const refused of [false, true]) {
+      sim.setNotifications(refused ? 'refused' : 'websocket');
+      for (const mode of ['check', 'wait', 'watch']) {
+        const playback = sim.startPlayback(viewers);
+        const live = sim.startRecording(recording);
+        await loadReliabilityFlow(
+          sim,
+          {
+            type: 'plex-butler-idle',
+            mode,
+            deadline: 0.005,
+            pausedLimit: 0.005,
+            inputs: mode === 'watch' ? 0 : 1,
+            wires: [['out'], ['out']],
+          },
+          TOKEN,
+          { retries: 0, timeout: 300, pollInterval: 0.1 },
+        );
+        (helper.getNode('out') as unknown as NodeJS.EventEmitter).on('input', (msg: unknown) =>
+          messages.push(msg),
+        );
+        if (mode !== 'watch') {
+          // In use, then a failed read, then a pause that outlasts the limit.
+          messages.push((await sendAndSettle({ payload: 1 })).msg);
+          sim.injectFault({ kind: 'status', status: 500, times: 1 });
+          messages.push((await sendAndSettle({ payload: 2 })).msg);
+          sim.pausePlayback(playback.sessionKey);
+          sim.stopRecording(live.key);
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          messages.push((await sendAndSettle({ payload: 3 })).msg);
+        } else {
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          sim.stopRecording(live.key);
+          sim.stopPlayback(playback.sessionKey);
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        runtime.collectRuntime();
+        await helper.unload();
+        for (const left of sim.playbacks()) sim.stopPlayback(left.sessionKey);
+      }
+    }
+    sim.setNotifications('websocket');
+    const told = JSON.stringify(messages);
+    for (const secret of [...Object.values(viewers), recording.title]) {
+      assert.ok(told.includes(secret), `${secret} is in a message (so the check can fail)`);
+      runtime.assertClean(secret, secret);
+    }
+    runtime.assertClean(TOKEN);
   });
 });
