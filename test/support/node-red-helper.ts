@@ -89,6 +89,7 @@ export const startNode = withCatalog(require('../../nodes/plex-butler-start'));
 export const stopNode = withCatalog(require('../../nodes/plex-butler-stop'));
 export const watchNode = withCatalog(require('../../nodes/plex-butler-watch'));
 export const scheduleNode = withCatalog(require('../../nodes/plex-butler-schedule'));
+export const reportNode = withCatalog(require('../../nodes/plex-butler-report'));
 // The helper does not load core nodes by itself; Catch nodes check how errors reach flows.
 const catchNode = require(path.join(coreNodes, '25-catch'));
 const completeNode = require(path.join(coreNodes, '24-complete'));
@@ -101,6 +102,7 @@ export const allNodes = [
   stopNode,
   watchNode,
   scheduleNode,
+  reportNode,
   catchNode,
   completeNode,
   tlsNode,

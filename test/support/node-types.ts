@@ -9,4 +9,5 @@ export const NODE_TYPES: readonly string[] = [
   'plex-butler-stop',
   'plex-butler-watch',
   'plex-butler-schedule',
+  'plex-butler-report',
 ];
