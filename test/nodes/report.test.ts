@@ -5,7 +5,7 @@
  * several report nodes, and the admin routes that show and delete the journal.
  */
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   deleteJournal,
@@ -573,6 +573,175 @@ describe('plex-butler-report', function () {
     assert.deepEqual(files, [path.basename(journalPath(TEST_USER_DIR, SERVER_ID))]);
     await helper.unload();
     assert.equal(journalLines().filter((line) => line.k === 'stopped').length, 1, 'one clean stop');
+  });
+
+  it('msg.payload holds from, to, server, activities, actions, gaps and totals, times as ISO strings', async () => {
+    await load(startNode());
+    const finished = nextMessage('finished', 6000);
+    await run('start', 'result');
+    await finished;
+    const { payload } = await report({ since: Date.now() - 60_000 });
+    const iso = (value: unknown): boolean =>
+      typeof value === 'string' && new Date(value).toISOString() === value;
+    assert.deepEqual(Object.keys(payload).sort(), [
+      'actions',
+      'activities',
+      'complete',
+      'from',
+      'gaps',
+      'period',
+      'server',
+      'to',
+      'totals',
+    ]);
+    assert.ok(iso(payload.from) && iso(payload.to), `${payload.from} ${payload.to}`);
+    assert.equal(payload.server, 'Plex');
+    const [activity] = payload.activities;
+    assert.deepEqual(Object.keys(activity).sort(), [
+      'durationMs',
+      'ended',
+      'endedAt',
+      'progress',
+      'running',
+      'startSeen',
+      'startedAt',
+      'subtitle',
+      'task',
+      'title',
+      'type',
+    ]);
+    assert.ok(iso(activity.startedAt) && iso(activity.endedAt));
+    assert.equal(typeof activity.durationMs, 'number');
+    assert.equal(activity.ended, true);
+    assert.equal(activity.running, false);
+    assert.equal(activity.startSeen, true);
+    const [action] = payload.actions;
+    assert.deepEqual(Object.keys(action).sort(), ['action', 'at', 'node', 'status', 'task']);
+    assert.ok(iso(action.at));
+    assert.deepEqual(action.node, { id: 'start', name: 'optimise' });
+    // The minute before the journal began is a gap the report names.
+    const [gap] = payload.gaps;
+    assert.deepEqual(Object.keys(gap).sort(), ['from', 'reason', 'to']);
+    assert.ok(iso(gap.from) && iso(gap.to));
+    assert.equal(gap.reason, 'before-journal');
+    assert.equal(payload.totals.activities, 1);
+    assert.equal(payload.totals.actions, 1);
+    assert.ok(payload.totals.missedMs > 50_000 && payload.totals.missedMs <= 60_000);
+  });
+
+  it('a Node-RED restart in the middle of the night: a gap from its stop to its start, in payload and text; a redeploy is none', async () => {
+    await load();
+    // Stopped and started again within REDEPLOY_MS: the nodes were replaced, nothing missed.
+    await helper.unload();
+    await load();
+    const redeployed = await report({ period: 'last-24-hours' });
+    assert.deepEqual(
+      redeployed.payload.gaps.map((gap) => gap.reason),
+      ['before-journal'],
+    );
+    const beforeStop = Date.now();
+    await helper.unload();
+    const stopped = Date.now();
+    await delay(2500);
+    const beforeStart = Date.now();
+    await load();
+    const started = Date.now();
+    const { payload, text } = await report({ since: beforeStop - 1000 });
+    const down = payload.gaps.filter((gap) => gap.reason === 'node-red-down');
+    assert.equal(down.length, 1, JSON.stringify(payload.gaps));
+    const from = Date.parse(down[0].from);
+    const to = Date.parse(down[0].to);
+    assert.ok(from >= beforeStop && from <= stopped, 'from: when it stopped');
+    assert.ok(to >= beforeStart && to <= started, 'to: when it started again');
+    assert.equal(payload.complete, false);
+    assert.match(
+      text,
+      /Node-RED was not running (\d\d\/\d\d )?\d\d:\d\d–(\d\d\/\d\d )?\d\d:\d\d: what ran then may be missing\./,
+    );
+  });
+
+  it('the server unreachable: a gap with from, to and the error code, in payload and text', async () => {
+    await load();
+    await sim.stop();
+    try {
+      await waitUntil(() => lastStatus('report')?.fill === 'yellow', 4000, 'unreachable');
+      assert.equal(lastStatus('report')?.text, 'connection reset');
+    } finally {
+      await sim.start();
+    }
+    await waitUntil(() => lastStatus('report')?.fill === 'green', 6000, 'reachable again');
+    const { payload, text } = await report({ period: 'last-24-hours' });
+    const unreachable = payload.gaps.filter((gap) => gap.reason === 'unreachable');
+    assert.equal(unreachable.length, 1, JSON.stringify(payload.gaps));
+    assert.equal(unreachable[0].code, 'connection-reset');
+    assert.ok(Date.parse(unreachable[0].to) > Date.parse(unreachable[0].from));
+    assert.match(
+      text,
+      /Plex was unreachable (\d\d\/\d\d )?\d\d:\d\d–(\d\d\/\d\d )?\d\d:\d\d \(connection reset\)\./,
+    );
+  });
+
+  it('an activity that began while Node-RED was down and still runs is picked up from GET /activities', async () => {
+    // No progress notification while the test runs: GET /activities alone can tell of it.
+    const slow = await startSimulator({
+      token: TOKEN,
+      taskDurationMs: 60_000,
+      progressIntervalMs: 60_000,
+    });
+    try {
+      await plexRequest(slow, 'POST', '/butler/RefreshLibraries');
+      await delay(300);
+      const reads = slow.exchanges.filter((exchange) => exchange.path === '/activities').length;
+      await loadFlow(
+        flow().map((node) => (node.id === SERVER_ID ? { ...node, url: slow.url } : node)),
+        { [SERVER_ID]: { token: TOKEN } },
+      );
+      await waitUntil(
+        () => slow.exchanges.filter((exchange) => exchange.path === '/activities').length > reads,
+        4000,
+        'the running activities were read',
+      );
+      await delay(200);
+      const { payload, text } = await report({ period: 'last-24-hours' });
+      assert.equal(payload.activities.length, 1, JSON.stringify(payload.activities));
+      const [scan] = payload.activities;
+      assert.equal(scan.task, 'RefreshLibraries');
+      assert.equal(scan.startSeen, false, 'it began before the journal saw it');
+      assert.equal(scan.running, true);
+      assert.equal(scan.ended, false);
+      assert.match(text, /library scan \(at least .*, still running\)/);
+    } finally {
+      await helper.unload();
+      await deleteJournal(TEST_USER_DIR, SERVER_ID);
+      await slow.stop();
+    }
+  });
+
+  it('a journal that cannot be written: a warning, the report says so, nothing crashes', async () => {
+    // A folder where the file should be: every write fails (EISDIR), as a full disk's ENOSPC.
+    const file = journalPath(TEST_USER_DIR, SERVER_ID);
+    mkdirSync(file);
+    try {
+      await load(startNode({ wait: false, outputs: 1, wires: [['result']] }));
+      await run('start', 'result');
+      await waitUntil(() => warnings('report').length > 0, 4000, 'a warning');
+      assert.match(String(warnings('report')[0][0]), /journal/);
+      const { payload, text } = await report({ period: 'last-24-hours' });
+      assert.equal(payload.actions.length, 1, 'kept in memory');
+      assert.equal(payload.complete, false);
+      const failed = payload.gaps.filter((gap) => gap.reason === 'write-failed');
+      assert.equal(failed.length, 1, JSON.stringify(payload.gaps));
+      assert.equal(failed[0].code, 'EISDIR');
+      assert.match(
+        text,
+        /The journal could not be saved (\d\d\/\d\d )?\d\d:\d\d–(\d\d\/\d\d )?\d\d:\d\d \(EISDIR\)/,
+      );
+      assert.equal(lastStatus('report')?.fill, 'green');
+      await helper.unload();
+      assert.ok(statSync(file).isDirectory(), 'a folder is never replaced');
+    } finally {
+      rmSync(file, { recursive: true, force: true });
+    }
   });
 
   it('admin routes: what the journal holds, and deleting it (a report node still deployed begins anew)', async () => {
