@@ -744,6 +744,48 @@ describe('plex-butler-report', function () {
     }
   });
 
+  for (const [file, first, output, expected] of [
+    [
+      '05 - optimise, back up, notify',
+      'optimise',
+      'notify',
+      /^Since the last report \(\d\d:\d\d–\d\d:\d\d\): database optimisation \(under 1 s\), database backup \(under 1 s\)\. Sent by Node-RED: start database optimisation \(started\), start database backup \(started\)\./,
+    ],
+    ['08 - morning report', 'last night', 'phone', /^Maintenance window (\d\d\/\d\d )?02:00–/],
+  ] as const) {
+    it(`example "${file}": the report's paragraph reaches the debug node standing for the phone`, async () => {
+      const example = JSON.parse(
+        readFileSync(path.join(__dirname, `../../examples/${file}.json`), 'utf8'),
+      ) as Array<FlowNode & { name?: string }>;
+      const serverId = example.find((node) => node.type === 'plex-butler-server')?.id ?? '';
+      // Our nodes and the catch node as they are; the other core nodes become test helpers.
+      const flowOfExample = example.map((node) =>
+        node.type === 'plex-butler-server'
+          ? { ...node, url: sim.url }
+          : node.type === 'tab' || node.type === 'catch' || node.type.startsWith('plex-butler-')
+            ? node
+            : { id: node.id, type: 'helper', z: node.z },
+      );
+      const idOf = (name: string): string => {
+        const node = example.find((entry) => entry.name === name);
+        assert.ok(node, name);
+        return node.id;
+      };
+      try {
+        await loadFlow(flowOfExample as FlowNode[], { [serverId]: { token: TOKEN } });
+        await delay(300);
+        const shown = nextMessage<ReportMessage>(idOf(output), 8000);
+        helper.getNode(idOf(first)).receive({ payload: Date.now() });
+        const { text, payload } = await shown;
+        assert.match(text, expected, text);
+        assert.equal(payload.server, 'Plex');
+      } finally {
+        await helper.unload();
+        await deleteJournal(TEST_USER_DIR, serverId);
+      }
+    });
+  }
+
   it('admin routes: what the journal holds, and deleting it (a report node still deployed begins anew)', async () => {
     await load();
     await plexRequest(sim, 'POST', '/butler/BackupDatabase');
