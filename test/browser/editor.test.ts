@@ -249,6 +249,72 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     }
   });
 
+  it('offers to delete the journal when the server config is removed and deployed', async function () {
+    const { sim, nodeRed } = started();
+    const dir = userDir ?? '';
+    const serverId = 'journal-server';
+    const file = journalPath(dir, serverId);
+    await deployFlow(nodeRed.url, [
+      { id: 'journal-tab', type: 'tab', label: 'journal' },
+      {
+        id: serverId,
+        type: 'plex-butler-server',
+        name: 'Plex at home',
+        url: sim.url,
+        clientId: '',
+        timeout: 10000,
+        retries: 2,
+        pollInterval: 5,
+        version: CONFIG_VERSION,
+        credentials: { token: TOKEN },
+      },
+      {
+        id: 'journal-report',
+        type: 'plex-butler-report',
+        z: 'journal-tab',
+        name: 'morning',
+        server: serverId,
+        period: 'since-last-report',
+        version: CONFIG_VERSION,
+        x: 200,
+        y: 100,
+        wires: [],
+      },
+    ]);
+    for (let tries = 0; !existsSync(file) && tries < 50; tries++) await delay(100);
+    assert.ok(existsSync(file), 'the deployed report node keeps a journal');
+    try {
+      page = await openEditor(started().browser, nodeRed.url);
+      await openNodeDialog(page, 'journal-report');
+      await openServerConfig(page, 'edit');
+      await page
+        .locator('.red-ui-tray')
+        .last()
+        .getByRole('button', { name: 'Delete', exact: true })
+        .click();
+      await page.locator('#node-dialog-ok').click();
+      await page.locator('#red-ui-editor-shade').waitFor({ state: 'hidden' });
+      // The report node is left without a server: Node-RED asks before deploying it.
+      await page.locator('#red-ui-header-button-deploy').click();
+      await page.getByRole('button', { name: 'Confirm deploy' }).click();
+      await page.locator('.red-ui-notification', { hasText: 'Successfully deployed' }).waitFor();
+      const offer = page.locator('.red-ui-notification', { hasText: 'Delete it?' });
+      await offer.waitFor();
+      assert.match(
+        await visibleText(offer),
+        /^The journal of Plex at home \(.+\) stays in Node-RED's user directory now that no butler report node keeps it\. Delete it\?/,
+      );
+      assert.ok(existsSync(file), 'nothing is deleted before the user says so');
+      await offer.getByRole('button', { name: 'Delete journal' }).click();
+      await page
+        .locator('.red-ui-notification', { hasText: 'The journal of Plex at home is deleted.' })
+        .waitFor();
+      assert.equal(existsSync(file), false);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
   it("has every example's nodes of ours hold each property their editor defines", async function () {
     page = await openEditor(started().browser, started().nodeRed.url);
     // An example node without one of them differs from a node the user makes in the editor.
