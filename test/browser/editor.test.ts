@@ -183,6 +183,8 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     const dir = userDir ?? '';
     const serverId = 'journal-server';
     const file = journalPath(dir, serverId);
+    // Put back afterwards: a node left without a server would make later deploys ask first.
+    const before = (await (await fetch(`${nodeRed.url}/flows`)).json()) as unknown[];
     await deployFlow(nodeRed.url, [
       { id: 'journal-tab', type: 'tab', label: 'journal' },
       {
@@ -245,6 +247,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
         .waitFor();
       assert.equal(existsSync(file), false);
     } finally {
+      await deployFlow(nodeRed.url, before);
       rmSync(file, { force: true });
     }
   });
@@ -254,6 +257,8 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     const dir = userDir ?? '';
     const serverId = 'journal-server';
     const file = journalPath(dir, serverId);
+    // Put back afterwards: a node left without a server would make later deploys ask first.
+    const before = (await (await fetch(`${nodeRed.url}/flows`)).json()) as unknown[];
     await deployFlow(nodeRed.url, [
       { id: 'journal-tab', type: 'tab', label: 'journal' },
       {
@@ -311,6 +316,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
         .waitFor();
       assert.equal(existsSync(file), false);
     } finally {
+      await deployFlow(nodeRed.url, before);
       rmSync(file, { force: true });
     }
   });
