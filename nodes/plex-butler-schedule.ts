@@ -2,13 +2,14 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import {
   butlerSchedule,
   changeOutcome,
+  findJournal,
   notHeldError,
   planScheduleChange,
   type PlexSetting,
 } from '../lib';
 import type { DoneFunction, SendFunction } from './core/contract';
 import { ButlerNodeRunner } from './core/runner';
-import { clock } from './core/words';
+import { asButlerError, clock } from './core/words';
 import { migrateConfig } from './core/migrations';
 
 const TYPE = 'plex-butler-schedule';
@@ -46,11 +47,15 @@ function inTurn<T>(server: object, work: () => Promise<T>): Promise<T> {
 }
 
 export = function registerSchedule(RED: NodeAPI): void {
+  const userDir = (RED.settings as { userDir?: string }).userDir ?? '';
   function PlexButlerScheduleNode(this: Node, saved: ScheduleConfig): void {
     RED.nodes.createNode(this, saved);
     const config = migrateConfig(TYPE, saved);
     const runner = new ButlerNodeRunner(RED, this, config, TYPE);
     const property = config.property || 'payload';
+    const node = { id: this.id, name: config.name || '' };
+    /** Into the journal a butler report node keeps for this server, if one does. */
+    const journal = () => findJournal(userDir, config.server);
 
     this.on('input', (msg: NodeMessageInFlow, send: SendFunction, done: DoneFunction) => {
       void runner.handle(done, async (client, signal) => {
@@ -64,12 +69,27 @@ export = function registerSchedule(RED: NodeAPI): void {
             const before = await client.listSettings({ signal, fresh: true });
             // Checked against the server's own list first: nothing is sent for a bad change.
             const values = planScheduleChange(before, change);
-            await client.setSettings(values, { signal });
-            // What the server holds now, not what was asked for.
-            const after = await client.listSettings({ signal, fresh: true });
-            const outcome = changeOutcome(before, after, values);
-            if (outcome.notHeld.length > 0) throw notHeldError(after, values, outcome.notHeld);
-            return [after, outcome.updated] as const;
+            try {
+              await client.setSettings(values, { signal });
+              // What the server holds now, not what was asked for.
+              const after = await client.listSettings({ signal, fresh: true });
+              const outcome = changeOutcome(before, after, values);
+              if (outcome.notHeld.length > 0) throw notHeldError(after, values, outcome.notHeld);
+              const status = outcome.updated.length > 0 ? 'changed' : 'unchanged';
+              journal()?.scheduleChange({ settings: values, status, node });
+              return [after, outcome.updated] as const;
+            } catch (error) {
+              const code = asButlerError(error).code;
+              if (code !== 'aborted') {
+                journal()?.scheduleChange({
+                  settings: values,
+                  status: 'failed',
+                  error: code,
+                  node,
+                });
+              }
+              throw error;
+            }
           });
         }
         RED.util.setMessageProperty(msg, property, butlerSchedule(settings), true);

@@ -3,8 +3,10 @@ import {
   ButlerError,
   CompletionTracker,
   LIMITS,
+  TASK_NAME_PATTERN,
   checkNumber,
   describeValue,
+  findJournal,
   message,
   type ActivityWatcher,
   type MessageParam,
@@ -83,12 +85,22 @@ function evaluateContext(
   });
 }
 
+/**
+ * Failures not journaled: the name was refused before any request (invalid-task), the config
+ * is unusable, or the node closed while it waited.
+ */
+const NOT_SENT = new Set(['invalid-task', 'invalid-config', 'aborted']);
+
 /** Start and stop differ only in the client call and the words on the status. */
 export function registerTaskAction(RED: NodeAPI, type: string, action: TaskAction): void {
+  const userDir = (RED.settings as { userDir?: string }).userDir ?? '';
   function TaskActionNode(this: Node, saved: TaskActionConfig): void {
     RED.nodes.createNode(this, saved);
     const config = migrateConfig(type, saved);
     const runner = new ButlerNodeRunner(RED, this, config, type);
+    const journalNode = { id: this.id, name: config.name || '' };
+    /** The journal a butler report node keeps for this server, if one does (else nothing). */
+    const journal = () => findJournal(userDir, config.server);
     const taskType = config.taskType || 'str';
     const waiting = action === 'start' && (config.wait === true || config.wait === 'true');
     // A bad limit fails every message with invalid-config, before any request.
@@ -133,8 +145,16 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
         task: result.task,
         server: runner.server?.serverName ?? '',
       };
+      // The activities this wait counts are the task's, as far as it can tell: journaled so.
+      const tied = new Set<string>();
+      const tie = (uuid: string): void => {
+        if (result.task === ALL || tied.has(uuid)) return;
+        tied.add(uuid);
+        journal()?.tie(uuid, result.task);
+      };
       try {
         const report = await tracker.wait(result.status === 'already-running', (event) => {
+          tie(event.uuid);
           const progress = event.progress >= 0 ? ` ${event.progress}%` : '';
           const suffix = event.event === 'ended' ? ` ${runner.t('status.ended')}` : progress;
           this.status({
@@ -143,6 +163,7 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
             text: `${shortened(event.title || event.type, STATUS_LENGTH - suffix.length)}${suffix}`,
           });
         });
+        for (const activity of report.activities) tie(activity.uuid);
         const finished = {
           ...base,
           payload: {
@@ -265,8 +286,22 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
           result = await perform(client, task, signal);
         } catch (error) {
           tracker?.cancel();
+          const code = asButlerError(error).code;
+          if (
+            !NOT_SENT.has(code) &&
+            typeof task === 'string' &&
+            (task === ALL || TASK_NAME_PATTERN.test(task))
+          ) {
+            journal()?.taskAction({ action, task, error: code, node: journalNode });
+          }
           throw error;
         }
+        journal()?.taskAction({
+          action,
+          task: result.task,
+          status: result.status,
+          node: journalNode,
+        });
         msg.payload = {
           action: result.action,
           task: result.task,

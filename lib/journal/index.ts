@@ -25,7 +25,7 @@
  * minutes (heartbeatMs) and a "stopped" line on a clean close date a crash: the next start
  * records the time between as Node-RED not running. Nothing else is written anywhere, and only
  * what the API takes goes in: activity type, title, subtitle and progress, task names, status
- * words, error codes, Butler setting ids and values, node ids and names, the server's label
+ * words, error codes, Butler and behaviour setting ids and values, node ids and names, the server's label
  * without credentials or query.
  *
  * Activities are named after a task only where that is known: tied by a start node, or of a

@@ -128,7 +128,8 @@ const MAX_NODE_NAME = 100;
 const MAX_SETTINGS = 64;
 const MAX_SETTING_VALUE = 500;
 const NODE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
-const SETTING_ID = /^Butler[A-Za-z0-9]{0,64}$/;
+/** What a schedule node may change: Butler settings and the behaviours of the heavy work. */
+const SETTING_ID = /^(Butler[A-Za-z0-9]{0,64}|[A-Za-z][A-Za-z0-9]{0,63}Behavior)$/;
 const UUID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function isTime(value: unknown): value is number {
@@ -170,7 +171,7 @@ export function cleanNode(value: unknown): JournalNode | undefined {
   return { id, name: cleanText(name ?? '', MAX_NODE_NAME) ?? '' };
 }
 
-/** A schedule change's settings: Butler setting ids only, plain values, as text. */
+/** A schedule change's settings: Butler and behaviour setting ids only, plain values, as text. */
 export function cleanSettings(value: unknown): Record<string, string> | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const entries = Object.entries(value);

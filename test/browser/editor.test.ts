@@ -21,14 +21,19 @@ import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { derivedClientId } from '../../nodes/server/client-id';
 import { CONFIG_VERSION } from '../../nodes/core/migrations';
-import { REPO_ROOT, startNodeRed, type NodeRedProcess } from '../../scripts/node-red-process';
+import {
+  REPO_ROOT,
+  deployFlow,
+  startNodeRed,
+  type NodeRedProcess,
+} from '../../scripts/node-red-process';
 import {
   DEFAULT_TASKS,
   SIMULATED_VERSION,
   type PlexSimulator,
   type SimTask,
 } from '../../simulator';
-import { LIMITS, STATIC_TASK_NAMES } from '../../lib';
+import { LIMITS, STATIC_TASK_NAMES, journalPath } from '../../lib';
 import { startSimulator } from '../support/simulator';
 import { selfSignedCertificate } from '../support/tls';
 import {
@@ -155,7 +160,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     if (failure) throw failure.reason;
   });
 
-  it('lists get tasks, start task, stop task, watch activity, schedule and when idle under "plex" in the palette', async function () {
+  it('lists get tasks, start task, stop task, watch activity, schedule, when idle and butler report under "plex" in the palette', async function () {
     page = await openEditor(started().browser, started().nodeRed.url);
     assert.equal(await visibleText(page.locator('#red-ui-palette-header-plex')), 'plex');
     const category = page.locator('#red-ui-palette-plex');
@@ -166,12 +171,156 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
       ['plex-butler-watch', 'watch activity'],
       ['plex-butler-schedule', 'schedule'],
       ['plex-butler-idle', 'when idle'],
+      ['plex-butler-report', 'butler report'],
     ]) {
       const node = category.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
       assert.equal(await visibleText(node), label, `palette label of ${type}`);
     }
     // The server is a config node: it belongs in the node dialogs, not in the palette.
     assert.equal(await paletteNode(page, 'plex-butler-server').count(), 0);
+  });
+
+  it('shows a report node’s journal in its dialog, and offers to delete it once the last report node is removed and deployed', async function () {
+    const { sim, nodeRed } = started();
+    const dir = userDir ?? '';
+    const serverId = 'journal-server';
+    const file = journalPath(dir, serverId);
+    // Put back afterwards: a node left without a server would make later deploys ask first.
+    const before = (await (await fetch(`${nodeRed.url}/flows`)).json()) as unknown[];
+    await deployFlow(nodeRed.url, [
+      { id: 'journal-tab', type: 'tab', label: 'journal' },
+      {
+        id: serverId,
+        type: 'plex-butler-server',
+        name: 'Plex at home',
+        url: sim.url,
+        clientId: '',
+        timeout: 10000,
+        retries: 2,
+        pollInterval: 5,
+        version: CONFIG_VERSION,
+        credentials: { token: TOKEN },
+      },
+      {
+        id: 'journal-report',
+        type: 'plex-butler-report',
+        z: 'journal-tab',
+        name: 'morning',
+        server: serverId,
+        period: 'since-last-report',
+        version: CONFIG_VERSION,
+        x: 200,
+        y: 100,
+        wires: [],
+      },
+    ]);
+    for (let tries = 0; !existsSync(file) && tries < 50; tries++) await delay(100);
+    assert.ok(existsSync(file), 'the deployed report node keeps a journal');
+    try {
+      page = await openEditor(started().browser, nodeRed.url);
+      await openNodeDialog(page, 'journal-report');
+      const state = page.locator('#node-plex-butler-report-journal');
+      await page.waitForFunction(() =>
+        /being kept/.test(
+          document.querySelector('#node-plex-butler-report-journal')?.textContent ?? '',
+        ),
+      );
+      assert.match(
+        await visibleText(state),
+        /^\d+(\.\d)? (bytes|KB) in Node-RED's user directory, being kept\.$/,
+      );
+      await page.locator('#node-dialog-cancel').click();
+      await page.locator('#red-ui-editor-shade').waitFor({ state: 'hidden' });
+
+      // Removed and deployed: the editor offers to delete what no report node keeps any more.
+      await clickOnCanvas(canvasNode(page, 'journal-report'));
+      await page.keyboard.press('Delete');
+      await deploy(page);
+      const offer = page.locator('.red-ui-notification', { hasText: 'Delete it?' });
+      await offer.waitFor();
+      assert.match(
+        await visibleText(offer),
+        /^The journal of Plex at home \(.+\) stays in Node-RED's user directory now that no butler report node keeps it\. Delete it\?/,
+      );
+      assert.ok(existsSync(file), 'nothing is deleted before the user says so');
+      await offer.getByRole('button', { name: 'Delete journal' }).click();
+      await page
+        .locator('.red-ui-notification', { hasText: 'The journal of Plex at home is deleted.' })
+        .waitFor();
+      assert.equal(existsSync(file), false);
+    } finally {
+      await deployFlow(nodeRed.url, before);
+      rmSync(file, { force: true });
+    }
+  });
+
+  it('offers to delete the journal when the server config is removed and deployed', async function () {
+    const { sim, nodeRed } = started();
+    const dir = userDir ?? '';
+    const serverId = 'journal-server';
+    const file = journalPath(dir, serverId);
+    // Put back afterwards: a node left without a server would make later deploys ask first.
+    const before = (await (await fetch(`${nodeRed.url}/flows`)).json()) as unknown[];
+    await deployFlow(nodeRed.url, [
+      { id: 'journal-tab', type: 'tab', label: 'journal' },
+      {
+        id: serverId,
+        type: 'plex-butler-server',
+        name: 'Plex at home',
+        url: sim.url,
+        clientId: '',
+        timeout: 10000,
+        retries: 2,
+        pollInterval: 5,
+        version: CONFIG_VERSION,
+        credentials: { token: TOKEN },
+      },
+      {
+        id: 'journal-report',
+        type: 'plex-butler-report',
+        z: 'journal-tab',
+        name: 'morning',
+        server: serverId,
+        period: 'since-last-report',
+        version: CONFIG_VERSION,
+        x: 200,
+        y: 100,
+        wires: [],
+      },
+    ]);
+    for (let tries = 0; !existsSync(file) && tries < 50; tries++) await delay(100);
+    assert.ok(existsSync(file), 'the deployed report node keeps a journal');
+    try {
+      page = await openEditor(started().browser, nodeRed.url);
+      await openNodeDialog(page, 'journal-report');
+      await openServerConfig(page, 'edit');
+      await page
+        .locator('.red-ui-tray')
+        .last()
+        .getByRole('button', { name: 'Delete', exact: true })
+        .click();
+      await page.locator('#node-dialog-ok').click();
+      await page.locator('#red-ui-editor-shade').waitFor({ state: 'hidden' });
+      // The report node is left without a server: Node-RED asks before deploying it.
+      await page.locator('#red-ui-header-button-deploy').click();
+      await page.getByRole('button', { name: 'Confirm deploy' }).click();
+      await page.locator('.red-ui-notification', { hasText: 'Successfully deployed' }).waitFor();
+      const offer = page.locator('.red-ui-notification', { hasText: 'Delete it?' });
+      await offer.waitFor();
+      assert.match(
+        await visibleText(offer),
+        /^The journal of Plex at home \(.+\) stays in Node-RED's user directory now that no butler report node keeps it\. Delete it\?/,
+      );
+      assert.ok(existsSync(file), 'nothing is deleted before the user says so');
+      await offer.getByRole('button', { name: 'Delete journal' }).click();
+      await page
+        .locator('.red-ui-notification', { hasText: 'The journal of Plex at home is deleted.' })
+        .waitFor();
+      assert.equal(existsSync(file), false);
+    } finally {
+      await deployFlow(nodeRed.url, before);
+      rmSync(file, { force: true });
+    }
   });
 
   it("has every example's nodes of ours hold each property their editor defines", async function () {
@@ -662,3 +811,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     assert.match(connected, /Verbunden mit Plex [\d.]+-?\w* \(\d+ Butler-Aufgaben\)/);
   });
 });
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

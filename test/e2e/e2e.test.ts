@@ -227,7 +227,7 @@ describe('end to end: the packed package in a real Node-RED', function () {
       assert.deepEqual(Object.keys(packedManifest.dependencies), ['ws']);
     });
 
-    it('installs into the user directory and loads our seven node types without errors', async function () {
+    it('installs into the user directory and loads our eight node types without errors', async function () {
       const manifest = JSON.parse(readFileSync(join(nodeRed.userDir, 'package.json'), 'utf8')) as {
         dependencies?: Record<string, string>;
       };

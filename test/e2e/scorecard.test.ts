@@ -62,7 +62,7 @@ describe('scorecard (offline Flow Library checks)', function () {
     );
     assert.deepEqual(failing(realPackage()), [], formatScorecard(results));
     const n01 = results.find((result) => result.id === 'N01');
-    assert.match(n01?.detail ?? '', /7 types/);
+    assert.match(n01?.detail ?? '', /8 types/);
   });
 
   it('P01 fails without a licence field or without a LICENSE file', function () {

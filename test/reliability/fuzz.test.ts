@@ -253,6 +253,61 @@ function generateScheduleChanges(count: number, seed: number): unknown[] {
   return changes;
 }
 
+/** Report periods as a careless flow or a hostile one might ask for them. */
+function generateReportMessages(count: number, seed: number): Array<Record<string, unknown>> {
+  const random = prng(seed);
+  const now = Date.now();
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)];
+  const times = (): unknown =>
+    pick<() => unknown>([
+      () => now - Math.floor(random() * 40 * 86_400_000),
+      () => new Date(now - Math.floor(random() * 3 * 86_400_000)).toISOString(),
+      () => new Date(now - Math.floor(random() * 86_400_000)).toISOString().slice(0, 16),
+      () => new Date(now - Math.floor(random() * 5 * 86_400_000)).toISOString().slice(0, 10),
+      () => pick(generateInputs(60, Math.floor(random() * 1e6))),
+      () => randomString(random),
+      () => Math.floor(random() * 2e15) - 1e15,
+      () => '2026-02-30',
+      () => '2026-03-29T02:30',
+      () => '1e20',
+      () => -0,
+    ])();
+  const hours = (): unknown =>
+    pick<() => unknown>([
+      () => Math.floor(random() * 30) - 3,
+      () => random() * 24,
+      () => String(Math.floor(random() * 24)),
+      () => null,
+    ])();
+  const messages: Array<Record<string, unknown>> = [];
+  for (let i = 0; i < count; i++) {
+    const roll = random();
+    if (roll < 0.2) messages.push({ since: times() });
+    else if (roll < 0.4) messages.push({ since: times(), until: times() });
+    else if (roll < 0.5) messages.push({ until: times() });
+    else if (roll < 0.65)
+      messages.push({
+        period: pick([
+          'since-last-report',
+          'last-24-hours',
+          'maintenance-window',
+          'between',
+          'weekly',
+          'Last-24-Hours',
+          '__proto__',
+          ...NASTY_STRINGS,
+        ]),
+      });
+    else if (roll < 0.8)
+      messages.push({
+        period: { kind: 'maintenance-window', startHour: hours(), endHour: hours() },
+      });
+    else if (roll < 0.9) messages.push({ period: { kind: 'between', since: times() } });
+    else messages.push({ period: pick(generateInputs(60, Math.floor(random() * 1e6))) });
+  }
+  return messages;
+}
+
 describe('reliability: bad input fuzz', function () {
   this.timeout(120_000);
   let sim: PlexSimulator;
@@ -483,5 +538,53 @@ describe('reliability: bad input fuzz', function () {
       assert.equal(outcome.kind, 'output', String(mode));
       await helper.unload();
     }
+  });
+  it('plex-butler-report: every generated period ends in a clear error or a report of that period, and sends nothing but reads', async () => {
+    await loadReliabilityFlow(
+      sim,
+      { type: 'plex-butler-report', period: 'since-last-report' },
+      TOKEN,
+    );
+    const messages = generateReportMessages(400, 2121);
+    const before = sim.exchanges.length;
+    const outcomes = { reported: 0, refused: 0 };
+    for (const msg of messages) {
+      tried++;
+      const outcome = await sendAndSettle({ ...msg, topic: 'fuzz' });
+      const shown = JSON.stringify(msg)?.slice(0, 100);
+      if (outcome.kind === 'error') {
+        const error = outcome.msg.error as CaughtError;
+        assert.equal(error.code, 'invalid-config', `${shown} → ${error.message}`);
+        assert.ok(error.message.length < 2000, 'a message a person can read');
+        assert.match(
+          error.message,
+          /not one of since-last-report|epoch milliseconds or an ISO 8601 date|whole numbers 0-23|after it ends/,
+          `says what is allowed: ${shown} → ${error.message}`,
+        );
+        outcomes.refused++;
+      } else {
+        const payload = outcome.msg.payload as { from: string; to: string; gaps: unknown[] };
+        const from = Date.parse(payload.from);
+        const to = Date.parse(payload.to);
+        assert.ok(Number.isFinite(from) && Number.isFinite(to) && from <= to, shown);
+        assert.equal(new Date(from).toISOString(), payload.from);
+        assert.equal(typeof outcome.msg.text, 'string');
+        assert.ok(String(outcome.msg.text).length < 5000, shown);
+        outcomes.reported++;
+      }
+    }
+    console.log(
+      `      report fuzz: ${messages.length} messages, ${outcomes.reported} reported, ${outcomes.refused} refused`,
+    );
+    assert.ok(outcomes.refused > 100 && outcomes.reported > 50, JSON.stringify(outcomes));
+    for (const exchange of sim.exchanges.slice(before)) {
+      assert.equal(exchange.method, 'GET', `${exchange.method} ${exchange.path}`);
+      // The schedule (maintenance window), the running activities, and the watcher's socket.
+      assert.match(
+        exchange.path,
+        /^\/(:\/prefs|activities|identity|:\/websockets\/notifications)$/,
+      );
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
   });
 });

@@ -1,9 +1,18 @@
 import { strict as assert } from 'node:assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { deleteJournal, journalPath } from '../../lib';
 import type { PlexSimulator } from '../../simulator';
 import { startSimulator } from '../support/simulator';
-import { helper } from '../support/node-red-helper';
+import { TEST_USER_DIR, helper, loadFlow } from '../support/node-red-helper';
 import { selfSignedCertificate } from '../support/tls';
-import { SERVER_ID, loadReliabilityFlow, plexRequest, sendAndSettle, statusTexts } from './harness';
+import {
+  SERVER_ID,
+  loadReliabilityFlow,
+  plexRequest,
+  reliabilityFlow,
+  sendAndSettle,
+  statusTexts,
+} from './harness';
 
 const TOKEN = 'SECRET-plex-Tok3n-9q8w7e';
 
@@ -289,5 +298,83 @@ describe('reliability: the token never shows', function () {
       runtime.assertClean(secret, secret);
     }
     runtime.assertClean(TOKEN);
+  });
+  it('the journal file and the report hold no token, no URL credentials and no viewer names', async () => {
+    const VIEWER = 'Viewer-Rosalind-7731';
+    const TITLE = 'Secret-Movie-Title-4412';
+    const PASSWORD = 'url-Passw0rd-5521';
+    const exposure = new Exposure();
+    const file = journalPath(TEST_USER_DIR, SERVER_ID);
+    await deleteJournal(TEST_USER_DIR, SERVER_ID);
+    try {
+      // A report node, a start node and a stop node of one server, named by its address only.
+      const flow = reliabilityFlow(
+        sim,
+        { type: 'plex-butler-report', period: 'last-24-hours' },
+        { name: '', retries: 0, pollInterval: 0.1 },
+      );
+      const extra = [
+        {
+          id: 'start',
+          type: 'plex-butler-start',
+          z: 'tab',
+          server: SERVER_ID,
+          name: 'nightly',
+          task: 'OptimizeDatabase',
+          taskType: 'str',
+          wait: true,
+          waitTimeout: 1,
+          outputs: 2,
+          wires: [['out'], ['out']],
+        },
+        {
+          id: 'stop',
+          type: 'plex-butler-stop',
+          z: 'tab',
+          server: SERVER_ID,
+          name: '',
+          task: '',
+          taskType: 'all',
+          wires: [['out']],
+        },
+      ];
+      await loadFlow([...flow, ...extra], { [SERVER_ID]: { token: TOKEN } });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const playback = sim.startPlayback({ user: VIEWER, title: TITLE, transcode: true });
+      helper.getNode('start').receive({});
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      helper.getNode('stop').receive({});
+      sim.injectFault({ kind: 'status', status: 401, times: 1 });
+      helper.getNode('stop').receive({});
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      for (const msg of [{}, { since: Date.now() - 60_000 }, { period: 'maintenance-window' }]) {
+        exposure.add('report', (await sendAndSettle(msg)).msg);
+      }
+      sim.stopPlayback(playback.sessionKey);
+      exposure.collectRuntime();
+      await helper.unload();
+      assert.ok(existsSync(file), 'a journal was written');
+      const journal = readFileSync(file, 'utf8');
+      assert.match(journal, /"k":"action","t":\d+,"action":"start","task":"OptimizeDatabase"/);
+      assert.match(journal, /"error":"unauthorized"/, 'the failed stop too');
+      exposure.add('journal', journal);
+
+      // A server address with credentials is refused: nothing of it is journaled or shown.
+      await loadFlow(
+        reliabilityFlow(
+          sim,
+          { type: 'plex-butler-report' },
+          { name: '', url: sim.url.replace('//', `//butler:${PASSWORD}@`) },
+        ),
+        { [SERVER_ID]: { token: TOKEN } },
+      );
+      exposure.add('refused config', (await sendAndSettle({})).msg);
+      exposure.collectRuntime();
+      await helper.unload();
+      exposure.add('journal after', existsSync(file) ? readFileSync(file, 'utf8') : '');
+      for (const secret of [TOKEN, PASSWORD, VIEWER, TITLE]) exposure.assertClean(secret);
+    } finally {
+      await deleteJournal(TEST_USER_DIR, SERVER_ID);
+    }
   });
 });

@@ -90,6 +90,7 @@ export const stopNode = withCatalog(require('../../nodes/plex-butler-stop'));
 export const watchNode = withCatalog(require('../../nodes/plex-butler-watch'));
 export const scheduleNode = withCatalog(require('../../nodes/plex-butler-schedule'));
 export const idleNode = withCatalog(require('../../nodes/plex-butler-idle'));
+export const reportNode = withCatalog(require('../../nodes/plex-butler-report'));
 // The helper does not load core nodes by itself; Catch nodes check how errors reach flows.
 const catchNode = require(path.join(coreNodes, '25-catch'));
 const completeNode = require(path.join(coreNodes, '24-complete'));
@@ -103,6 +104,7 @@ export const allNodes = [
   watchNode,
   scheduleNode,
   idleNode,
+  reportNode,
   catchNode,
   completeNode,
   tlsNode,

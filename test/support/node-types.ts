@@ -10,4 +10,5 @@ export const NODE_TYPES: readonly string[] = [
   'plex-butler-watch',
   'plex-butler-schedule',
   'plex-butler-idle',
+  'plex-butler-report',
 ];
