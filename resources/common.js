@@ -64,11 +64,27 @@
       };
     },
 
-    /** Fills an empty number field in with the runtime's default for it. */
-    fillNumber: function (selector, field) {
-      if ($(selector).val() === '') {
-        $(selector).val(rules().numbers[field].default);
-      }
+    /** The defaults of every number field the runtime lists for a node type, by property. */
+    numberDefaults: function (type) {
+      var defaults = {};
+      Object.keys(rules().numbers).forEach(function (field) {
+        var rule = rules().numbers[field];
+        if (rule.node === type) {
+          defaults[rule.property] = editor.common.numberDefault(type, field, rule.property);
+        }
+      });
+      return defaults;
+    },
+
+    /** Fills the dialog's empty number fields of a node type in with the runtime's defaults. */
+    fillNumbers: function (type, inputPrefix) {
+      Object.keys(rules().numbers).forEach(function (field) {
+        var rule = rules().numbers[field];
+        var input = $('#' + inputPrefix + rule.property);
+        if (rule.node === type && input.val() === '') {
+          input.val(rule.default);
+        }
+      });
     },
 
     /**
@@ -102,6 +118,52 @@
       }
       var text = format(ref);
       return missing && english ? english : text;
+    },
+
+    /**
+     * The editor of a node that reads from the server on any input and writes the answer to a
+     * message property of the user's choice (get tasks, butler schedule): its defaults with
+     * `extraDefaults`, labels, and the property field.
+     */
+    readingNode: function (type, extraDefaults) {
+      function validateProperty(v, opt) {
+        if (typeof v === 'string' && v !== '' && RED.utils.validatePropertyExpression(v)) {
+          return true;
+        }
+        return editor.common.refused(type, 'property', opt);
+      }
+      return {
+        defaults: function () {
+          return $.extend(
+            {
+              name: { value: '' },
+              version: editor.common.versionDefault(),
+              server: { value: '', type: 'plex-butler-server', required: true },
+            },
+            extraDefaults,
+            { property: { value: 'payload', required: true, validate: validateProperty } },
+          );
+        },
+        paletteLabel: function () {
+          return this._(type + '.paletteLabel');
+        },
+        label: function () {
+          return this.name || this._(type + '.paletteLabel');
+        },
+        inputLabels: function () {
+          return this._(type + '.inputLabel');
+        },
+        outputLabels: function () {
+          return this._(type + '.outputLabel');
+        },
+        oneditprepare: function () {
+          var property = $('#node-input-property');
+          if (!property.val()) {
+            property.val('payload');
+          }
+          property.typedInput({ default: 'msg', types: ['msg'] });
+        },
+      };
     },
 
     /** A node the user has named shows its label in italics. */

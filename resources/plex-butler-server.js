@@ -384,9 +384,7 @@
     }
 
     // --- numbers: fill the runtime's defaults in when the fields are empty ------------------
-    editor.common.fillNumber('#node-config-input-timeout', 'timeout');
-    editor.common.fillNumber('#node-config-input-retries', 'retries');
-    editor.common.fillNumber('#node-config-input-pollInterval', 'pollInterval');
+    editor.common.fillNumbers(TYPE, 'node-config-input-');
 
     var draft = randomUuid();
     drafts.set(node.id, draft);
@@ -469,7 +467,7 @@
 
   editor.server = {
     defaults: function () {
-      return {
+      return $.extend(editor.common.numberDefaults(TYPE), {
         name: { value: '' },
         version: editor.common.versionDefault(),
         url: { value: '', required: true, validate: validateUrl },
@@ -479,10 +477,7 @@
         machineId: { value: '' },
         plexDirectHash: { value: '' },
         ca: { value: '' },
-        timeout: editor.common.numberDefault(TYPE, 'timeout'),
-        retries: editor.common.numberDefault(TYPE, 'retries'),
-        pollInterval: editor.common.numberDefault(TYPE, 'pollInterval'),
-      };
+      });
     },
 
     paletteLabel: function () {

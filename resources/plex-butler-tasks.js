@@ -2,50 +2,10 @@
 (function () {
   'use strict';
 
-  var TYPE = 'plex-butler-tasks';
   var editor = (window.PlexButlerEditor = window.PlexButlerEditor || {});
 
-  function validateProperty(v, opt) {
-    if (typeof v === 'string' && v !== '' && RED.utils.validatePropertyExpression(v)) {
-      return true;
-    }
-    return editor.common.refused(TYPE, 'property', opt);
-  }
-
-  editor.tasks = {
-    defaults: function () {
-      return {
-        name: { value: '' },
-        version: editor.common.versionDefault(),
-        server: { value: '', type: 'plex-butler-server', required: true },
-        enabledOnly: { value: false },
-        split: { value: false },
-        property: { value: 'payload', required: true, validate: validateProperty },
-      };
-    },
-
-    paletteLabel: function () {
-      return this._(TYPE + '.paletteLabel');
-    },
-
-    label: function () {
-      return this.name || this._(TYPE + '.paletteLabel');
-    },
-
-    inputLabels: function () {
-      return this._(TYPE + '.inputLabel');
-    },
-
-    outputLabels: function () {
-      return this._(TYPE + '.outputLabel');
-    },
-
-    oneditprepare: function () {
-      var property = $('#node-input-property');
-      if (!property.val()) {
-        property.val('payload');
-      }
-      property.typedInput({ default: 'msg', types: ['msg'] });
-    },
-  };
+  editor.tasks = editor.common.readingNode('plex-butler-tasks', {
+    enabledOnly: { value: false },
+    split: { value: false },
+  });
 })();

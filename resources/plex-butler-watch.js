@@ -7,15 +7,14 @@
 
   editor.watch = {
     defaults: function () {
-      return {
+      return $.extend(editor.common.numberDefaults(TYPE), {
         name: { value: '' },
         version: editor.common.versionDefault(),
         server: { value: '', type: 'plex-butler-server', required: true },
         typePrefix: { value: '' },
         titleContains: { value: '' },
         updates: { value: 'all' },
-        rate: editor.common.numberDefault(TYPE, 'updateInterval', 'rate'),
-      };
+      });
     },
 
     paletteLabel: function () {
@@ -46,7 +45,7 @@
       if (!updates.val()) {
         updates.val('all');
       }
-      editor.common.fillNumber('#node-input-rate', 'updateInterval');
+      editor.common.fillNumbers(TYPE, 'node-input-');
       var toggle = function () {
         rateRow.toggle(updates.val() === 'limit');
       };

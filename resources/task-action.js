@@ -244,7 +244,7 @@
         $('.node-input-wait-row').toggle(waiting);
         $('#node-input-outputs').val(waiting ? 2 : 1);
       };
-      editor.common.fillNumber('#node-input-waitTimeout', 'waitTimeout');
+      editor.common.fillNumbers(node.type, 'node-input-');
       waitBox.on('change', toggleWait);
       toggleWait();
     }
@@ -261,7 +261,7 @@
       };
       if (type === WAITING_TYPE) {
         defaults.wait = { value: false };
-        defaults.waitTimeout = editor.common.numberDefault(type, 'waitTimeout');
+        $.extend(defaults, editor.common.numberDefaults(type));
         defaults.waitType = { value: '' };
         defaults.waitTitle = { value: '' };
         defaults.outputs = { value: 1 };

@@ -292,12 +292,8 @@ export interface ParsedActivityEvent {
 
 const EVENT_KINDS = new Set<string>(['started', 'updated', 'ended']);
 
-/**
- * A notification socket message: `{"NotificationContainer": {"type": "activity",
- * "ActivityNotification": [{event, uuid, Activity}]}}`. Other notification types, and entries
- * that are not well-formed, give no events: the socket carries more than activities.
- */
-export function parseActivityNotification(text: string): ParsedActivityEvent[] {
+/** The entries under `list` of a notification container of `type`; none for anything else. */
+function notificationEntries(text: string, type: string, list: string): unknown[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -306,9 +302,17 @@ export function parseActivityNotification(text: string): ParsedActivityEvent[] {
   }
   if (!isRecord(parsed) || !isRecord(parsed.NotificationContainer)) return [];
   const container = parsed.NotificationContainer;
-  if (container.type !== 'activity') return [];
+  return container.type === type ? asArray(container[list]) : [];
+}
+
+/**
+ * A notification socket message: `{"NotificationContainer": {"type": "activity",
+ * "ActivityNotification": [{event, uuid, Activity}]}}`. Other notification types, and entries
+ * that are not well-formed, give no events: the socket carries more than activities.
+ */
+export function parseActivityNotification(text: string): ParsedActivityEvent[] {
   const events: ParsedActivityEvent[] = [];
-  for (const entry of asArray(container.ActivityNotification)) {
+  for (const entry of notificationEntries(text, 'activity', 'ActivityNotification')) {
     if (!isRecord(entry) || typeof entry.event !== 'string' || !EVENT_KINDS.has(entry.event)) {
       continue;
     }
@@ -411,17 +415,8 @@ const PLAYING_STATES = new Set<string>(['playing', 'paused', 'buffering', 'stopp
 export function parsePlayingNotification(text: string): PlayingEvent[] {
   // Most messages on a shared socket are activities: skip the JSON parse for them.
   if (!text.includes('PlaySessionStateNotification')) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return [];
-  }
-  if (!isRecord(parsed) || !isRecord(parsed.NotificationContainer)) return [];
-  const container = parsed.NotificationContainer;
-  if (container.type !== 'playing') return [];
   const events: PlayingEvent[] = [];
-  for (const entry of asArray(container.PlaySessionStateNotification)) {
+  for (const entry of notificationEntries(text, 'playing', 'PlaySessionStateNotification')) {
     if (!isRecord(entry)) continue;
     const sessionKey = toText(entry.sessionKey);
     const state = toText(entry.state);

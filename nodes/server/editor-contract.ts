@@ -14,6 +14,7 @@ import {
   type MessageRef,
   type NumericLimit,
 } from '../../lib';
+import { SERVER_TYPE } from '../core/contract';
 import { CONFIG_VERSION } from '../core/migrations';
 import { asButlerError } from '../core/words';
 
@@ -95,6 +96,9 @@ export function textOf(value: unknown): string {
 
 /** How the editor checks a number field: the runtime's limit, and what else it may hold. */
 export interface NumberRule extends NumericLimit {
+  /** The node type whose dialog has the field, and the property it is saved as. */
+  node: string;
+  property: string;
   /** Empty means the default. */
   empty: boolean;
   /** `${NAME}`, an environment variable Node-RED substitutes at deploy. */
@@ -110,10 +114,8 @@ export interface EditorRules {
   urlPattern: string;
   /** The offline list, offered while no server's live list can be had. */
   taskNames: string[];
-  numbers: Record<
-    'timeout' | 'retries' | 'pollInterval' | 'waitTimeout' | 'updateInterval',
-    NumberRule
-  >;
+  /** Every number field of every dialog, by the limit's name. */
+  numbers: Record<string, NumberRule>;
 }
 
 /** http(s), a host name or an IP address (v6 in brackets), a port, a path; nothing else. */
@@ -127,11 +129,41 @@ export function editorRules(): EditorRules {
     urlPattern: URL_PATTERN.source,
     taskNames: [...STATIC_TASK_NAMES],
     numbers: {
-      timeout: { ...LIMITS.timeoutMs, empty: true, env: true },
-      retries: { ...LIMITS.retries, empty: false, env: true },
-      pollInterval: { ...LIMITS.pollIntervalSeconds, empty: true, env: false },
-      waitTimeout: { ...LIMITS.waitTimeoutMinutes, empty: true, env: false },
-      updateInterval: { ...LIMITS.updateIntervalSeconds, empty: true, env: false },
+      timeout: {
+        ...LIMITS.timeoutMs,
+        node: SERVER_TYPE,
+        property: 'timeout',
+        empty: true,
+        env: true,
+      },
+      retries: {
+        ...LIMITS.retries,
+        node: SERVER_TYPE,
+        property: 'retries',
+        empty: false,
+        env: true,
+      },
+      pollInterval: {
+        ...LIMITS.pollIntervalSeconds,
+        node: SERVER_TYPE,
+        property: 'pollInterval',
+        empty: true,
+        env: false,
+      },
+      waitTimeout: {
+        ...LIMITS.waitTimeoutMinutes,
+        node: 'plex-butler-start',
+        property: 'waitTimeout',
+        empty: true,
+        env: false,
+      },
+      updateInterval: {
+        ...LIMITS.updateIntervalSeconds,
+        node: 'plex-butler-watch',
+        property: 'rate',
+        empty: true,
+        env: false,
+      },
     },
   };
 }
