@@ -29,10 +29,14 @@ const READER = {
   password: 'panel-Viewer-Passw0rd',
   permissions: 'read' as const,
 };
-/** The attic server has only a few tasks, so that its list is told apart from the other's. */
+/**
+ * The attic server has only a few tasks, so that its list is told apart from the other's; one
+ * title is markup, which the panel must show as text.
+ */
+const MARKUP_TITLE = '<img src=x onerror="window.plexButlerInjected=1"><b>Clean</b>';
 const ATTIC_TASKS = DEFAULT_TASKS.filter((task) =>
   ['OptimizeDatabase', 'CleanOldBundles', 'RefreshLibraries'].includes(task.name),
-);
+).map((task) => (task.name === 'CleanOldBundles' ? { ...task, title: MARKUP_TITLE } : task));
 const PANEL = '.plex-butler-panel';
 
 function serverConfig(id: string, name: string, url: string): Record<string, unknown> {
@@ -215,6 +219,15 @@ describe('Butler panel in a real browser (Node-RED with adminAuth + Chromium + t
     await shown.locator(`${PANEL} .plex-butler-panel-picker`).selectOption('panel-attic');
     await taskRow(shown, 'OptimizeDatabase').waitFor();
     assert.equal(await shown.locator(`${PANEL} .plex-butler-panel-task`).count(), 3);
+    // A server's words are text on the page, never markup.
+    assert.equal(
+      await taskRow(shown, 'CleanOldBundles')
+        .locator('.plex-butler-panel-task-title')
+        .textContent(),
+      MARKUP_TITLE,
+    );
+    assert.equal(await shown.locator(`${PANEL} img`).count(), 0);
+    assert.equal(await shown.evaluate(() => 'plexButlerInjected' in window), false);
 
     const livingBefore = living.exchanges.length;
     const atticBefore = attic.exchanges.length;
@@ -264,6 +277,31 @@ describe('Butler panel in a real browser (Node-RED with adminAuth + Chromium + t
       living.exchanges.slice(before).filter((exchange) => exchange.method !== 'GET').length,
       0,
     );
+  });
+
+  it('speaks German in a German editor', async function () {
+    const { nodeRed, browser } = started();
+    const shown = await openEditor(browser, nodeRed.url, { locale: 'de', login: ADMIN });
+    page = shown;
+    await openPanel(shown);
+    await shown.locator(`${PANEL} .plex-butler-panel-picker`).selectOption('panel-living');
+    await taskRow(shown, 'BackupDatabase').waitFor();
+    await shown.locator(`${PANEL} .plex-butler-panel-state-word[data-state="connected"]`).waitFor();
+    assert.equal(
+      await visibleText(shown.locator(`${PANEL} .plex-butler-panel-state-word`)),
+      'verbunden',
+    );
+    assert.equal(
+      await visibleText(
+        shown.locator(`${PANEL} .plex-butler-panel-tasks .plex-butler-panel-heading`),
+      ),
+      'Aufgaben',
+    );
+    assert.equal(
+      await visibleText(taskRow(shown, 'BackupDatabase').locator('.plex-butler-panel-start')),
+      'Starten',
+    );
+    assert.match(await visibleText(taskRow(shown, 'BackupDatabase')), /aktiv · alle \d+ T/);
   });
 
   it('the server going away and coming back: the state says so, and the list returns', async function () {
