@@ -301,9 +301,8 @@
     if (!mayAct()) {
       el('p', 'plex-butler-panel-note', t('readOnly')).appendTo(body);
     }
+    // The short sections first; the task list and the switches are long.
     this.renderRunning(view).appendTo(body);
-    this.renderTasks(view).appendTo(body);
-    this.renderSchedule(view).appendTo(body);
     this.renderViewers(view).appendTo(body);
     if (view.lastNight && (view.lastNight.kind === 'report' || view.lastNight.kind === 'failed')) {
       var night = section(t('lastNight.title'), 'plex-butler-panel-last-night');
@@ -312,6 +311,8 @@
       el('p', 'plex-butler-panel-report', text).appendTo(night);
       night.appendTo(body);
     }
+    this.renderTasks(view).appendTo(body);
+    this.renderSchedule(view).appendTo(body);
   };
 
   Panel.prototype.renderState = function (connection) {

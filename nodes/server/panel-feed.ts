@@ -126,6 +126,9 @@ export class PanelFeed {
   /** Starts or renews a panel's lease on a server (or the first one); throws a ButlerError. */
   async watch(panel: unknown, server: unknown, who: Who): Promise<WatchAnswer> {
     const key = keyOf(panel);
+    // The package was removed: nothing starts following again.
+    if (this.closed)
+      return { servers: [], server: null, view: null, live: false, renewMs: RENEW_MS };
     const held = this.leases.get(key);
     if (held && held.who !== who)
       throw new ButlerError('invalid-config', message('errors.panelKey'));

@@ -7,6 +7,7 @@
 import { strict as assert } from 'node:assert';
 import type { EventEmitter } from 'node:events';
 import { openJournal } from '../../lib';
+import { closePanelFeed } from '../../nodes/server/panel-routes';
 import type { PlexSimulator } from '../../simulator';
 import { flatAnswer } from '../support/editor-answer';
 import { startSimulator } from '../support/simulator';
@@ -126,6 +127,18 @@ describe('Butler panel feed (runtime)', () => {
     assert.equal(sim.stats.openNotificationSockets, 1);
     events.emit('comms:connection-removed', { session: 'editor-1' });
     await waitUntil(() => sim.stats.openNotificationSockets === 0, 4000, 'the socket closed');
+  });
+
+  it('stops following everything when the package is removed from the palette', async () => {
+    await post('watch', { panel: KEY, server: SERVER_ID });
+    await waitUntil(() => sim.stats.openNotificationSockets === 1, 4000, 'one socket');
+    // What the plugin's onremove does.
+    closePanelFeed();
+    await waitUntil(() => sim.stats.openNotificationSockets === 0, 4000, 'the socket closed');
+    const after = await post('watch', { panel: KEY, server: SERVER_ID });
+    assert.equal(after.server, null);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(sim.stats.openNotificationSockets, 0);
   });
 
   it("shows last night's report only when a report node keeps a journal", async () => {
