@@ -20,6 +20,7 @@ import {
 } from '../../scripts/node-red-process';
 import { DEFAULT_TASKS, type PlexSimulator } from '../../simulator';
 import { startSimulator } from '../support/simulator';
+import { waitUntil } from '../support/wait';
 import { SCREENSHOT_DIR, closePage, launchBrowser, openEditor, visibleText } from './editor-page';
 
 const TOKEN = 'panel-browser-Tok3n';
@@ -154,10 +155,20 @@ describe('Butler panel in a real browser (Node-RED with adminAuth + Chromium + t
     ]);
     await shown.locator(`${PANEL} .plex-butler-panel-picker`).selectOption('panel-living');
     await taskRow(shown, 'BackupDatabase').waitFor();
-    assert.equal(
-      await shown.locator(`${PANEL} .plex-butler-panel-task`).count(),
-      DEFAULT_TASKS.length,
-    );
+    // Every task of the server, once its view is in (the panel may still say "reading…").
+    await shown
+      .waitForFunction(
+        ({ selector, count }) => document.querySelectorAll(selector).length === count,
+        { selector: `${PANEL} .plex-butler-panel-task`, count: DEFAULT_TASKS.length },
+      )
+      .catch(async (error: unknown) => {
+        throw new Error(
+          `not ${DEFAULT_TASKS.length} tasks: ${await visibleText(shown.locator(PANEL))}`,
+          {
+            cause: error,
+          },
+        );
+      });
     assert.match(
       await visibleText(taskRow(shown, 'BackupDatabase')),
       /BackupDatabase · enabled · every \d+ d/,
@@ -241,13 +252,19 @@ describe('Butler panel in a real browser (Node-RED with adminAuth + Chromium + t
     assert.deepEqual(writes(attic, atticBefore), ['POST /butler/OptimizeDatabase']);
     assert.deepEqual(writes(living, livingBefore), []);
 
-    // Stop all: Cancel sends nothing; confirming sends one request.
-    await shown.locator(`${PANEL} .plex-butler-panel-stop-all`).click();
-    await shown.locator(`${PANEL} .plex-butler-panel-confirm-no`).click();
+    // Stop all, by keyboard: it asks first, Cancel sends nothing and gives the focus back.
+    const stopAll = shown.locator(`${PANEL} .plex-butler-panel-stop-all`);
+    await stopAll.focus();
+    await shown.keyboard.press('Enter');
+    await shown.locator(`${PANEL} .plex-butler-panel-confirm-no:focus`).waitFor();
+    await shown.keyboard.press('Enter');
     assert.equal(await shown.locator(`${PANEL} .plex-butler-panel-confirm`).count(), 0);
+    await shown.locator(`${PANEL} .plex-butler-panel-stop-all:focus`).waitFor();
     assert.deepEqual(writes(attic, atticBefore), ['POST /butler/OptimizeDatabase']);
-    await shown.locator(`${PANEL} .plex-butler-panel-stop-all`).click();
-    await shown.locator(`${PANEL} .plex-butler-panel-confirm-yes`).click();
+    await shown.keyboard.press('Enter');
+    await shown.keyboard.press('Shift+Tab');
+    await shown.locator(`${PANEL} .plex-butler-panel-confirm-yes:focus`).waitFor();
+    await shown.keyboard.press('Enter');
     await shown.locator(`${PANEL} .plex-butler-panel-result[data-status="stopped"]`).waitFor();
     assert.deepEqual(writes(attic, atticBefore), [
       'POST /butler/OptimizeDatabase',
@@ -329,5 +346,11 @@ describe('Butler panel in a real browser (Node-RED with adminAuth + Chromium + t
       .waitFor({ timeout: 30_000 });
     assert.equal(await shown.locator(`${PANEL} .plex-butler-panel-state-error`).count(), 0);
     assert.equal(await shown.locator(`${PANEL} .plex-butler-panel-task`).count(), 3);
+
+    // Another tab chosen: the panel lets go, and the server's socket closes.
+    await waitUntil(() => attic.stats.openNotificationSockets === 1, 10_000, 'one socket');
+    await shown.locator('#red-ui-sidebar .red-ui-tab-link-button-menu').click();
+    await shown.locator('#red-ui-tabs-menu-option-info').click();
+    await waitUntil(() => attic.stats.openNotificationSockets === 0, 10_000, 'the socket closed');
   });
 });
