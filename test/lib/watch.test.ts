@@ -129,6 +129,15 @@ describe('ActivityWatcher', function () {
     assert.ok(codes.has('connection-refused'), [...codes].join(', '));
   });
 
+  /** Polling has taken its first snapshot (which only learns what runs): a second read began. */
+  async function firstPollDone(): Promise<void> {
+    await waitUntil(
+      () => (sim.stats.requestsByRoute['GET /activities'] ?? 0) >= 2,
+      3000,
+      'first poll',
+    );
+  }
+
   it('reconnects after a dropped connection', async function () {
     watch();
     await waitUntil(stateIs('connected'));
@@ -144,6 +153,7 @@ describe('ActivityWatcher', function () {
     watch();
     await waitUntil(stateIs('polling'));
     assert.equal(watcher?.status.pollIntervalMs, 100);
+    await firstPollDone();
     await plexRequest(sim, 'POST', '/butler/DeepMediaAnalysis');
     await waitUntil(() => events.some((event) => event.event === 'ended'), 3000, 'polled end');
     assert.equal(events[0].event, 'started');
@@ -164,6 +174,7 @@ describe('ActivityWatcher', function () {
       try {
         watch(FAST, TOKEN, proxy.url);
         await waitUntil(stateIs('polling'), 3000, 'polling');
+        await firstPollDone();
         await plexRequest(sim, 'POST', '/butler/CleanOldBundles');
         await waitUntil(() => events.some((e) => e.event === 'ended'), 3000, 'polled end');
         assert.equal(events[0].event, 'started');
