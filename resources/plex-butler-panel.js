@@ -232,6 +232,11 @@
     if (!this.following || serverId !== this.server || !view) {
       return;
     }
+    // A view made before the one shown (comms can overtake the watch answer's): not a step back.
+    var shown = this.view;
+    if (shown && shown.server && shown.server.id === serverId && view.at < shown.at) {
+      return;
+    }
     this.view = view;
     this.render();
   };
