@@ -26,6 +26,7 @@ import { clientOptionsOf } from './server/client-options';
 import { registerConnectionRoutes } from './server/connection-routes';
 import { ServerConnection, type Locator } from './server/connection';
 import { DialogState } from './server/dialog-state';
+import { registerPanelRoutes } from './server/panel-routes';
 import { editorRules, textOf } from './server/editor-contract';
 import type { PlexButlerRuntimeSettings } from './server/sign-in';
 import {
@@ -206,4 +207,5 @@ export = function registerServer(RED: NodeAPI): void {
   };
   registerConnectionRoutes(context);
   registerAccountRoutes(context);
+  registerPanelRoutes(context);
 };

@@ -38,7 +38,7 @@ const pageErrors = new WeakMap<Page, Error[]>();
 export async function openEditor(
   browser: Browser,
   url: string,
-  options: { locale?: string } = {},
+  options: { locale?: string; login?: { username: string; password: string } } = {},
 ): Promise<Page> {
   const context = await browser.newContext({
     viewport: VIEWPORT,
@@ -49,6 +49,12 @@ export async function openEditor(
   page.on('pageerror', (error) => pageErrors.set(page, [...(pageErrors.get(page) ?? []), error]));
   page.setDefaultTimeout(DEFAULT_WAIT_MS);
   await page.goto(`${url}/`);
+  if (options.login) {
+    // With adminAuth the editor asks first, in its own login dialog.
+    await page.locator('#node-dialog-login-username').fill(options.login.username);
+    await page.locator('#node-dialog-login-password').fill(options.login.password);
+    await page.locator('#node-dialog-login-submit').click();
+  }
   // The palette is filled once every node type has been registered...
   await page.locator('#red-ui-palette .red-ui-palette-node').first().waitFor();
   // ...and the flows are in once the workspace has its tab and the loading bar is gone.

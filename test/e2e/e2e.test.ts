@@ -269,7 +269,16 @@ describe('end to end: the packed package in a real Node-RED', function () {
         .split(/(?=<!-- --- \[red-module:)/)
         .filter((set) => set.startsWith(`<!-- --- [red-module:${PACKAGE_NAME}/`));
       assert.equal(ourSets.length, NODE_TYPES.length);
-      const named = ourSets.flatMap((set) =>
+      // The Butler panel is a plugin: its script comes with the plugins' HTML.
+      const plugins = await (
+        await fetch(`${nodeRed.url}/plugins`, { headers: { Accept: 'text/html' } })
+      ).text();
+      const ourPlugins = plugins
+        .split(/(?=<!-- --- \[red-plugin:)/)
+        .filter((set) => set.startsWith(`<!-- --- [red-plugin:${PACKAGE_NAME}/`));
+      assert.equal(ourPlugins.length, 1);
+      assert.match(ourPlugins[0], /RED\.plugins\.registerPlugin\(\s*'plex-butler-panel'/);
+      const named = [...ourSets, ...ourPlugins].flatMap((set) =>
         [...set.matchAll(/<script src="([^"]+)"><\/script>/g)].map((match) => match[1]),
       );
       const ours = `resources/${MODULE_PATH}/`;
