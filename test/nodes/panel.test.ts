@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import type { EventEmitter } from 'node:events';
-import { openJournal } from '../../lib';
+import { deleteJournal, openJournal } from '../../lib';
 import { closePanelFeed } from '../../nodes/server/panel-routes';
 import type { PlexSimulator } from '../../simulator';
 import { flatAnswer } from '../support/editor-answer';
@@ -155,6 +155,8 @@ describe('Butler panel feed (runtime)', () => {
       assert.match(lastNight.message ?? '', /\S/);
     } finally {
       await journal.release();
+      // Other suites count the journal files in the shared user directory.
+      await deleteJournal(TEST_USER_DIR, SERVER_ID);
     }
   });
 });
