@@ -8,7 +8,7 @@ const { require: tsxRequire } = require('tsx/cjs/api');
 /** Suites that only mean something with the specs: the checker's own tests. */
 const SPEC_BOUND = ['test/contract/**/*.test.ts'];
 
-module.exports = function mochaConfig(spec, { exit }) {
+module.exports = function mochaConfig(spec, { exit, ignore = [] }) {
   const { locateSpecs } = tsxRequire('../contract/spec-location.ts', module.filename);
   const location = locateSpecs();
   if (!location.found && location.required) {
@@ -20,7 +20,7 @@ module.exports = function mochaConfig(spec, { exit }) {
     require: ['tsx/cjs', 'test/setup.ts'],
     extension: ['ts'],
     spec,
-    ignore: location.found ? [] : SPEC_BOUND,
+    ignore: location.found ? ignore : [...ignore, ...SPEC_BOUND],
     timeout: 10000,
     exit,
     reporter: './test/support/reporter.js',
