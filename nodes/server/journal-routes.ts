@@ -52,18 +52,22 @@ function fileOf(context: JournalRouteContext, req: Request): { dir: string; id: 
 
 export function registerJournalRoutes(context: JournalRouteContext): void {
   const { RED } = context;
+  /** The journal a request names, or undefined once a 400 has answered a bad one. */
+  const fileOrRefuse = (req: Request, res: Response): { dir: string; id: string } | undefined => {
+    try {
+      return fileOf(context, req);
+    } catch (error) {
+      refuse(res, error, 400);
+      return undefined;
+    }
+  };
 
   RED.httpAdmin.post(
     '/plex-butler/journal',
     RED.auth.needsPermission(`${REPORT_TYPE}.read`),
     async (req: Request, res: Response) => {
-      let file: { dir: string; id: string };
-      try {
-        file = fileOf(context, req);
-      } catch (error) {
-        refuse(res, error, 400);
-        return;
-      }
+      const file = fileOrRefuse(req, res);
+      if (!file) return;
       let bytes = 0;
       let exists = false;
       try {
@@ -85,13 +89,8 @@ export function registerJournalRoutes(context: JournalRouteContext): void {
     '/plex-butler/journal/delete',
     RED.auth.needsPermission(`${REPORT_TYPE}.write`),
     async (req: Request, res: Response) => {
-      let file: { dir: string; id: string };
-      try {
-        file = fileOf(context, req);
-      } catch (error) {
-        refuse(res, error, 400);
-        return;
-      }
+      const file = fileOrRefuse(req, res);
+      if (!file) return;
       try {
         const deleted = await deleteJournal(file.dir, file.id);
         context.deleted(file.id);
