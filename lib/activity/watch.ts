@@ -399,9 +399,10 @@ export class ActivityWatcher extends EventEmitter<{
 
   /**
    * Reads GET /activities and reports the difference from what is known: after a reconnect or
-   * on each poll. The first snapshot only learns what runs already.
+   * on each poll. The first snapshot only learns what runs already. Resolves to 'read', to
+   * the failure, or to 'aborted' when closed or retargeted meanwhile.
    */
-  private async snapshot(): Promise<boolean> {
+  private async snapshot(): Promise<'read' | 'aborted' | ButlerError> {
     const takenAt = Date.now();
     const controller = new AbortController();
     this.pollController = controller;
@@ -409,22 +410,15 @@ export class ActivityWatcher extends EventEmitter<{
     try {
       activities = await this.client.listActivities({ signal: controller.signal });
     } catch (error) {
-      if (this.closed || controller.signal.aborted) return false;
-      if (this.current.state === 'polling') {
-        this.setStatus({
-          state: 'polling',
-          pollIntervalMs: this.options.pollIntervalMs,
-          error: transportFailure(error, {
-            baseUrl: this.resolved.baseUrl,
-            timeoutMs: this.resolved.timeoutMs,
-          }),
-        });
-      }
-      return false;
+      if (this.closed || controller.signal.aborted) return 'aborted';
+      return transportFailure(error, {
+        baseUrl: this.resolved.baseUrl,
+        timeoutMs: this.resolved.timeoutMs,
+      });
     } finally {
       if (this.pollController === controller) this.pollController = undefined;
     }
-    if (this.closed) return false;
+    if (this.closed) return 'aborted';
     const report = this.synced;
     this.synced = true;
     const present = new Set<string>();
@@ -448,7 +442,7 @@ export class ActivityWatcher extends EventEmitter<{
       this.rememberEnded(uuid, now);
       if (report) this.emit('activity', toEvent('ended', known.activity));
     }
-    return true;
+    return 'read';
   }
 
   private rememberEnded(uuid: string, at: number): void {
@@ -465,15 +459,29 @@ export class ActivityWatcher extends EventEmitter<{
   private startPolling(): void {
     this.clearTimer();
     this.lastPollAt = Date.now();
-    this.setStatus({ state: 'polling', pollIntervalMs: this.options.pollIntervalMs });
-    void this.poll();
+    void this.poll(true);
   }
 
-  private async poll(): Promise<void> {
-    const ok = await this.snapshot();
-    if (this.closed || this.current.state !== 'polling') return;
-    if (ok && this.current.error) {
-      this.setStatus({ state: 'polling', pollIntervalMs: this.options.pollIntervalMs });
+  /**
+   * One poll. Starting, "polling" is said only once the first list is read: a task started
+   * after the word is then one the watcher reports, not one it takes for already running.
+   */
+  private async poll(starting = false): Promise<void> {
+    const result = await this.snapshot();
+    if (this.closed) return;
+    if (starting && result === 'aborted') {
+      // retarget(): read the first list at the new address.
+      this.startPolling();
+      return;
+    }
+    if (!starting && this.current.state !== 'polling') return;
+    const failure = result instanceof ButlerError ? result : undefined;
+    if (starting || failure || (result === 'read' && this.current.error)) {
+      this.setStatus({
+        state: 'polling',
+        pollIntervalMs: this.options.pollIntervalMs,
+        ...(failure ? { error: failure } : {}),
+      });
     }
     this.timer = setTimeout(() => this.pollOrRetry(), this.options.pollIntervalMs);
   }
