@@ -28,6 +28,7 @@ import {
   openServerConfig,
   paletteNode,
   screenshot,
+  showSidebarTab,
   taskList,
   visibleText,
   VIEWPORT,
@@ -268,12 +269,6 @@ async function paletteOfOurs(page: Page): Promise<void> {
   );
 }
 
-async function showDebugSidebar(page: Page): Promise<void> {
-  // Node-RED 4 keeps debug messages in a sidebar tab; 5.x shows them in a panel of their own.
-  const debugTab = page.locator('#red-ui-tab-debug-link-button');
-  if ((await debugTab.count()) > 0) await debugTab.click();
-}
-
 async function pressInject(page: Page, id: string): Promise<void> {
   await clickOnCanvas(
     canvasNode(page, id).locator('.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)'),
@@ -381,7 +376,7 @@ for (const theme of ['light', 'dark'] as const) {
 
     it('shows an error in the debug sidebar as its sentence, not a folded object', async function () {
       page = await openEditor(started().browser, started().nodeRed.url);
-      await showDebugSidebar(page);
+      await showSidebarTab(page, 'debug');
       await pressInject(page, 'inject-refused');
       const shown = page.locator('.red-ui-debug-msg.red-ui-debug-msg-level-20', {
         hasText: 'token rejected',
@@ -524,7 +519,7 @@ for (const theme of ['light', 'dark'] as const) {
       await page.locator('#node-dialog-cancel').click();
       await page.locator('#node-dialog-cancel').waitFor({ state: 'detached' });
 
-      await showDebugSidebar(page);
+      await showSidebarTab(page, 'debug');
       for (const id of ['inject-tasks', 'inject-start', 'inject-schedule'])
         await pressInject(page, id);
       for (const [id, word] of [

@@ -73,6 +73,33 @@ export async function closePage(page: Page | undefined): Promise<void> {
   }
 }
 
+/**
+ * Shows sidebar tab `id` as a user does, by its tab. Node-RED 4 has tabs atop the sidebar,
+ * folded into a menu beside them when narrow; 5.x has a button per tab in a bar under the
+ * workspace, folded behind its overflow button when narrow. A tab showing already is left as
+ * it is: in 5.x a second click on its button would hide it.
+ */
+export async function showSidebarTab(page: Page, id: string): Promise<void> {
+  const button = page.locator(`.red-ui-sidebar-tab-bar button[data-tab-id="${id}"]`);
+  const tab = page.locator(`#red-ui-tab-${id}`);
+  await button.or(tab).first().waitFor({ state: 'attached' });
+  if ((await button.count()) > 0) {
+    if (await button.evaluate((element) => element.classList.contains('selected'))) return;
+    if (await button.isVisible()) {
+      await button.click();
+    } else {
+      const name = (await button.getAttribute('aria-label')) ?? id;
+      await page.locator('.red-ui-sidebar-tab-bar-overflow-button').click();
+      await page.locator('#red-ui-sidebar-tab-bar-menu a', { hasText: name }).click();
+    }
+  } else if (await tab.isVisible()) {
+    await tab.locator('a').first().click();
+  } else {
+    await page.locator('#red-ui-sidebar .red-ui-tab-link-button-menu').click();
+    await page.locator(`#red-ui-tabs-menu-option-${id}`).click();
+  }
+}
+
 export function paletteNode(page: Page, type: string): Locator {
   return page.locator(`#red-ui-palette .red-ui-palette-node[data-palette-type="${type}"]`);
 }

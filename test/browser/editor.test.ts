@@ -50,6 +50,7 @@ import {
   paletteNode,
   screenshot,
   SCREENSHOT_DIR,
+  showSidebarTab,
   chooseTask,
   taskList,
   visibleText,
@@ -427,9 +428,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
         '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
       ),
     );
-    // Node-RED 4 keeps debug messages in a sidebar tab; 5.x shows them in a panel of their own.
-    const debugTab = page.locator('#red-ui-tab-debug-link-button');
-    if ((await debugTab.count()) > 0) await debugTab.click();
+    await showSidebarTab(page, 'debug');
     const message = page.locator('.red-ui-debug-msg', {
       hasText: 'OptimizeDatabase',
     });
@@ -676,8 +675,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
         '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
       ),
     );
-    const debugTab = page.locator('#red-ui-tab-debug-link-button');
-    if ((await debugTab.count()) > 0) await debugTab.click();
+    await showSidebarTab(page, 'debug');
     const message = page.locator('.red-ui-debug-msg', { hasText: 'window' });
     await message.waitFor();
     const shown = await visibleText(message);

@@ -21,7 +21,14 @@ import {
 import { DEFAULT_TASKS, type PlexSimulator } from '../../simulator';
 import { startSimulator } from '../support/simulator';
 import { waitUntil } from '../support/wait';
-import { SCREENSHOT_DIR, closePage, launchBrowser, openEditor, visibleText } from './editor-page';
+import {
+  SCREENSHOT_DIR,
+  closePage,
+  launchBrowser,
+  openEditor,
+  showSidebarTab,
+  visibleText,
+} from './editor-page';
 
 const TOKEN = 'panel-browser-Tok3n';
 const ADMIN = { username: 'admin', password: 'panel-Admin-Passw0rd' };
@@ -57,15 +64,7 @@ function serverConfig(id: string, name: string, url: string): Record<string, unk
 
 /** Opens the Butler tab in the sidebar, as a user does: by its tab. */
 async function openPanel(page: Page): Promise<void> {
-  const tab = page.locator('#red-ui-tab-plex-butler-panel');
-  await tab.waitFor({ state: 'attached' });
-  if (await tab.isVisible()) {
-    await tab.locator('a').first().click();
-  } else {
-    // A narrow sidebar folds its tabs into the menu beside them.
-    await page.locator('#red-ui-sidebar .red-ui-tab-link-button-menu').click();
-    await page.locator('#red-ui-tabs-menu-option-plex-butler-panel').click();
-  }
+  await showSidebarTab(page, 'plex-butler-panel');
   await page.locator(PANEL).waitFor();
 }
 
@@ -349,8 +348,7 @@ describe('Butler panel in a real browser (Node-RED with adminAuth + Chromium + t
 
     // Another tab chosen: the panel lets go, and the server's socket closes.
     await waitUntil(() => attic.stats.openNotificationSockets === 1, 10_000, 'one socket');
-    await shown.locator('#red-ui-sidebar .red-ui-tab-link-button-menu').click();
-    await shown.locator('#red-ui-tabs-menu-option-info').click();
+    await showSidebarTab(shown, 'info');
     await waitUntil(() => attic.stats.openNotificationSockets === 0, 10_000, 'the socket closed');
   });
 });
