@@ -93,11 +93,18 @@
      * node's catalog under "plex-butler"; the runtime's English words when a key is missing.
      */
     words: function (type, answer) {
+      return editor.common.wordsBy(RED.nodes.getType(type)._, answer);
+    },
+
+    /**
+     * As words, looked up by `translate(key, params)`, which answers the key itself for a key
+     * its catalog lacks (as a node type's `_` does): for the panel, which is no node type.
+     */
+    wordsBy: function (translate, answer) {
       if (!answer || typeof answer !== 'object') {
         return '';
       }
       var english = typeof answer.message === 'string' ? answer.message : '';
-      var translate = RED.nodes.getType(type)._;
       var missing = false;
       function format(ref) {
         var params = {};

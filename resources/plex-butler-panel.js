@@ -27,30 +27,10 @@
 
   /** A runtime message `{message, messageRef}` in the editor's language; English as a fallback. */
   function words(answer) {
-    if (!answer || typeof answer !== 'object') {
-      return '';
-    }
-    var english = typeof answer.message === 'string' ? answer.message : '';
-    var missing = false;
-    function format(ref) {
-      var params = {};
-      Object.keys(ref.params || {}).forEach((name) => {
-        var value = ref.params[name];
-        params[name] = value && typeof value === 'object' ? format(value) : value;
-      });
-      var key = NAMESPACE + ':plex-butler.' + ref.key;
-      var text = RED._(key, params);
-      if (text === key) {
-        missing = true;
-      }
-      return text;
-    }
-    var ref = answer.messageRef;
-    if (!ref || typeof ref.key !== 'string') {
-      return english;
-    }
-    var text = format(ref);
-    return missing && english ? english : text;
+    return editor.common.wordsBy(function (key, params) {
+      var text = RED._(NAMESPACE + ':' + key, params);
+      return text === NAMESPACE + ':' + key ? key : text;
+    }, answer);
   }
 
   function randomKey() {
@@ -580,6 +560,16 @@
     }
   }
 
+  /**
+   * Comms connected again (Node-RED restarted, or the network dropped): the runtime let the
+   * lease go with the old connection, so name the new one and ask again now, not at renewal.
+   */
+  function onCommsConnect() {
+    if (panel) {
+      panel.watch();
+    }
+  }
+
   function onNodeSetRemoved(set) {
     if (set && set.module === MODULE) {
       remove();
@@ -594,6 +584,7 @@
     window.clearInterval(visibleTimer);
     panel.hidden();
     RED.comms.unsubscribe(TOPIC + '/#', onMessage);
+    RED.comms.off('connect', onCommsConnect);
     RED.events.off('registry:node-set-removed', onNodeSetRemoved);
     RED.sidebar.removeTab(TAB_ID);
     panel.content.remove();
@@ -608,6 +599,7 @@
       }
       panel = new Panel();
       RED.comms.subscribe(TOPIC + '/#', onMessage);
+      RED.comms.on('connect', onCommsConnect);
       RED.events.on('registry:node-set-removed', onNodeSetRemoved);
       RED.sidebar.addTab({
         id: TAB_ID,

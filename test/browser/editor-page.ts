@@ -38,13 +38,19 @@ const pageErrors = new WeakMap<Page, Error[]>();
 export async function openEditor(
   browser: Browser,
   url: string,
-  options: { locale?: string; login?: { username: string; password: string } } = {},
+  options: {
+    locale?: string;
+    login?: { username: string; password: string };
+    /** Runs in the page before the editor's own scripts. */
+    initScript?: () => void;
+  } = {},
 ): Promise<Page> {
   const context = await browser.newContext({
     viewport: VIEWPORT,
     locale: options.locale ?? 'en-US',
   });
   const page = await context.newPage();
+  if (options.initScript) await page.addInitScript(options.initScript);
   // A script error in the editor is a failure of ours even where the page still looks right.
   page.on('pageerror', (error) => pageErrors.set(page, [...(pageErrors.get(page) ?? []), error]));
   page.setDefaultTimeout(DEFAULT_WAIT_MS);

@@ -19,6 +19,7 @@ import {
   type NodeRedProcess,
 } from '../../scripts/node-red-process';
 import { DEFAULT_TASKS, type PlexSimulator } from '../../simulator';
+import { plexRequest } from '../support/plex-request';
 import { startSimulator } from '../support/simulator';
 import { waitUntil } from '../support/wait';
 import {
@@ -46,6 +47,10 @@ const ATTIC_TASKS = DEFAULT_TASKS.filter((task) =>
   ['OptimizeDatabase', 'CleanOldBundles', 'RefreshLibraries'].includes(task.name),
 ).map((task) => (task.name === 'CleanOldBundles' ? { ...task, title: MARKUP_TITLE } : task));
 const PANEL = '.plex-butler-panel';
+/** The page as the comms test sees it: Node-RED's comms sockets, oldest first. */
+interface CommsWindow {
+  plexButlerComms: WebSocket[];
+}
 
 function serverConfig(id: string, name: string, url: string): Record<string, unknown> {
   return {
@@ -121,6 +126,8 @@ describe('Butler panel in a real browser (Node-RED with adminAuth + Chromium + t
     await nodeRed.waitForOutput(/Started flows/, from);
   });
   afterEach(async function () {
+    living?.clearFaults();
+    attic?.clearFaults();
     await closePage(page);
     page = undefined;
   });
@@ -129,8 +136,14 @@ describe('Butler panel in a real browser (Node-RED with adminAuth + Chromium + t
     if (userDir) rmSync(userDir, { recursive: true, force: true });
   });
 
-  async function open(user: { username: string; password: string }): Promise<Page> {
-    const opened = await openEditor(started().browser, started().nodeRed.url, { login: user });
+  async function open(
+    user: { username: string; password: string },
+    initScript?: () => void,
+  ): Promise<Page> {
+    const opened = await openEditor(started().browser, started().nodeRed.url, {
+      login: user,
+      initScript,
+    });
     panelRequests = [];
     opened.on('request', (request) => {
       const path = new URL(request.url()).pathname;
@@ -295,8 +308,49 @@ describe('Butler panel in a real browser (Node-RED with adminAuth + Chromium + t
     );
   });
 
+  it("keeps following once the editor's connection to Node-RED drops and comes back", async function () {
+    const { living } = started();
+    // Node-RED's comms sockets of the page, kept where the test can reach them.
+    const shown = await open(ADMIN, () => {
+      const Native = window.WebSocket;
+      const comms: WebSocket[] = [];
+      Object.assign(window, { plexButlerComms: comms });
+      window.WebSocket = class extends Native {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          super(url, protocols);
+          if (String(url).endsWith('/comms')) comms.push(this);
+        }
+      };
+    });
+    await openPanel(shown);
+    await shown.locator(`${PANEL} .plex-butler-panel-picker`).selectOption('panel-living');
+    await shown.locator(`${PANEL} .plex-butler-panel-state-word[data-state="connected"]`).waitFor();
+    // The drop: Node-RED sees the editor go, and lets the panel's lease go with it.
+    assert.equal(
+      await shown.evaluate(() => {
+        const comms = (window as unknown as CommsWindow).plexButlerComms;
+        comms[0].close();
+        return comms.length;
+      }),
+      1,
+    );
+    await shown.waitForFunction(() => {
+      const comms = (window as unknown as CommsWindow).plexButlerComms;
+      return comms.length === 2 && comms[1].readyState === WebSocket.OPEN;
+    });
+    // Work started elsewhere shows well before the lease's 30 s renewal would bring it.
+    await plexRequest(living, 'POST', '/butler/DeepMediaAnalysis');
+    await shown
+      .locator(`${PANEL} .plex-butler-panel-activity`, {
+        hasText: 'Perform Extensive Media Analysis',
+      })
+      .waitFor({ timeout: 10_000 });
+  });
+
   it('speaks German in a German editor', async function () {
-    const { nodeRed, browser } = started();
+    const { nodeRed, browser, living } = started();
+    // A read that fails, for the library's words (through the panel's catalog) in German too.
+    living.injectFault({ kind: 'status', status: 500, match: { method: 'GET', path: '/:/prefs' } });
     const shown = await openEditor(browser, nodeRed.url, { locale: 'de', login: ADMIN });
     page = shown;
     await openPanel(shown);
@@ -318,6 +372,12 @@ describe('Butler panel in a real browser (Node-RED with adminAuth + Chromium + t
       'Starten',
     );
     assert.match(await visibleText(taskRow(shown, 'BackupDatabase')), /aktiv · alle \d+ T/);
+    const failed = shown.locator(`${PANEL} .plex-butler-panel-bad`, { hasText: '500' });
+    await failed.waitFor();
+    assert.match(
+      await visibleText(failed),
+      /^konnte nicht .+: Plex antwortete 500: ein interner Serverfehler/,
+    );
   });
 
   it('the server going away and coming back: the state says so, and the list returns', async function () {
