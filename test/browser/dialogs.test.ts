@@ -9,7 +9,7 @@
  * README's picture, docs/editor.png, from the light editor with every node of ours at work.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -18,7 +18,6 @@ import { ACCOUNT_TOKEN, startPlexWorld, type PlexWorld } from '../support/plex-w
 import { NODE_TYPES } from '../support/node-types';
 import {
   canvasNode,
-  clickOnCanvas,
   closePage,
   dismissNotifications,
   dragFromPalette,
@@ -32,6 +31,8 @@ import {
   taskList,
   visibleText,
   VIEWPORT,
+  pressInject,
+  requireBuild,
 } from './editor-page';
 
 const DARK_THEME_CSS = join(__dirname, 'dark-theme.css');
@@ -269,12 +270,6 @@ async function paletteOfOurs(page: Page): Promise<void> {
   );
 }
 
-async function pressInject(page: Page, id: string): Promise<void> {
-  await clickOnCanvas(
-    canvasNode(page, id).locator('.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)'),
-  );
-}
-
 for (const theme of ['light', 'dark'] as const) {
   describe(`dialogs at 1280×800 in the ${theme} editor (Node-RED + Chromium + plex.tv stand-in)`, function () {
     this.timeout(90_000);
@@ -290,9 +285,7 @@ for (const theme of ['light', 'dark'] as const) {
     }
 
     before(async function () {
-      if (!existsSync(join(REPO_ROOT, 'dist', 'nodes', 'plex-butler-start.html'))) {
-        throw new Error('dist/ is missing: run `npm run build` before the browser tests');
-      }
+      requireBuild();
       world = await startPlexWorld();
       userDir = mkdtempSync(join(tmpdir(), `plex-butler-dialogs-${theme}-`));
       const plexTv = world.plexTv;

@@ -2,9 +2,10 @@
  * Page helpers for the browser tests: a real Chromium (Debian's, never a downloaded one) driving
  * the real Node-RED editor the way a user does, with clicks, drags and typing.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { REPO_ROOT } from '../../scripts/node-red-process';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 /** No sandbox (containers), no GPU, and nothing that talks to the outside world. */
@@ -23,6 +24,13 @@ export const SCREENSHOT_DIR = join(__dirname, '..', '..', 'test-results', 'scree
 
 /** Generous: the editor, Node-RED and Chromium share two cores with whatever else runs. */
 const DEFAULT_WAIT_MS = 20_000;
+
+/** The browser suites run the built package (Node-RED loads dist/): fail at once without it. */
+export function requireBuild(): void {
+  if (!existsSync(join(REPO_ROOT, 'dist', 'nodes', 'plex-butler-panel.html'))) {
+    throw new Error('dist/ is missing: run `npm run build` before the browser tests');
+  }
+}
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
@@ -108,6 +116,13 @@ export async function showSidebarTab(page: Page, id: string): Promise<void> {
 
 export function paletteNode(page: Page, type: string): Locator {
   return page.locator(`#red-ui-palette .red-ui-palette-node[data-palette-type="${type}"]`);
+}
+
+/** Presses the button of inject node `id` on the canvas, once it can be pressed (deployed). */
+export async function pressInject(page: Page, id: string): Promise<void> {
+  await clickOnCanvas(
+    canvasNode(page, id).locator('.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)'),
+  );
 }
 
 /**

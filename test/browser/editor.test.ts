@@ -55,6 +55,8 @@ import {
   taskList,
   visibleText,
   wire,
+  pressInject,
+  requireBuild,
 } from './editor-page';
 import { NODE_TYPES } from '../support/node-types';
 
@@ -119,9 +121,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
 
   before(async function () {
     this.timeout(90_000);
-    if (!existsSync(join(REPO_ROOT, 'dist', 'nodes', 'plex-butler-start.html'))) {
-      throw new Error('dist/ is missing: run `npm run build` before the browser tests');
-    }
+    requireBuild();
     userDir = mkdtempSync(join(tmpdir(), 'plex-butler-editor-'));
     const dir = userDir;
     // In parallel, but each one kept as soon as it is up, so that `after` stops it even when
@@ -423,11 +423,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     await deploy(page);
 
     // The inject button is live once the flow is deployed.
-    await clickOnCanvas(
-      canvasNode(page, inject).locator(
-        '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
-      ),
-    );
+    await pressInject(page, inject);
     await showSidebarTab(page, 'debug');
     const message = page.locator('.red-ui-debug-msg', {
       hasText: 'OptimizeDatabase',
@@ -670,11 +666,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
 
     await deploy(page);
     const writesBefore = sim.exchanges.filter((exchange) => exchange.method === 'PUT').length;
-    await clickOnCanvas(
-      canvasNode(page, inject).locator(
-        '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
-      ),
-    );
+    await pressInject(page, inject);
     await showSidebarTab(page, 'debug');
     const message = page.locator('.red-ui-debug-msg', { hasText: 'window' });
     await message.waitFor();

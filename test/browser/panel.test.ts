@@ -7,7 +7,7 @@
  * Needs `npm run build` first. UPDATE_DOCS_SCREENSHOT=1 also refreshes docs/panel.png.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -20,6 +20,7 @@ import {
 } from '../../scripts/node-red-process';
 import { DEFAULT_TASKS, type PlexSimulator } from '../../simulator';
 import { plexRequest } from '../support/plex-request';
+import { ADMIN, READER, serverConfig } from '../support/admin-users';
 import { startSimulator } from '../support/simulator';
 import { waitUntil } from '../support/wait';
 import {
@@ -29,15 +30,10 @@ import {
   openEditor,
   showSidebarTab,
   visibleText,
+  requireBuild,
 } from './editor-page';
 
 const TOKEN = 'panel-browser-Tok3n';
-const ADMIN = { username: 'admin', password: 'panel-Admin-Passw0rd' };
-const READER = {
-  username: 'viewer',
-  password: 'panel-Viewer-Passw0rd',
-  permissions: 'read' as const,
-};
 /**
  * The attic server has only a few tasks, so that its list is told apart from the other's; one
  * title is markup, which the panel must show as text.
@@ -50,21 +46,6 @@ const PANEL = '.plex-butler-panel';
 /** The page as the comms test sees it: Node-RED's comms sockets, oldest first. */
 interface CommsWindow {
   plexButlerComms: WebSocket[];
-}
-
-function serverConfig(id: string, name: string, url: string): Record<string, unknown> {
-  return {
-    id,
-    type: 'plex-butler-server',
-    name,
-    url,
-    clientId: `${id}-client`,
-    verifyTls: true,
-    ca: '',
-    timeout: 2000,
-    retries: 0,
-    credentials: { token: TOKEN },
-  };
 }
 
 /** Opens the Butler tab in the sidebar, as a user does: by its tab. */
@@ -99,9 +80,7 @@ describe('Butler panel in a real browser (Node-RED with adminAuth + Chromium + t
   }
 
   before(async function () {
-    if (!existsSync(join(REPO_ROOT, 'dist', 'nodes', 'plex-butler-panel.html'))) {
-      throw new Error('dist/ is missing: run `npm run build` before the browser tests');
-    }
+    requireBuild();
     userDir = mkdtempSync(join(tmpdir(), 'plex-butler-panel-ui-'));
     living = await startSimulator({
       token: TOKEN,
@@ -118,8 +97,8 @@ describe('Butler panel in a real browser (Node-RED with adminAuth + Chromium + t
     await deployFlow(
       nodeRed.url,
       [
-        serverConfig('panel-living', 'Living Room Plex', living.url),
-        serverConfig('panel-attic', 'Attic Plex', attic.url),
+        serverConfig('panel-living', 'Living Room Plex', living.url, TOKEN),
+        serverConfig('panel-attic', 'Attic Plex', attic.url, TOKEN),
       ],
       { token },
     );

@@ -5,11 +5,11 @@
  * answer of the browser, no log line and not in flows.json.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { REPO_ROOT, startNodeRed, type NodeRedProcess } from '../../scripts/node-red-process';
+import { startNodeRed, type NodeRedProcess } from '../../scripts/node-red-process';
 import { tokenBinding } from '../../nodes/server/token-policy';
 import type { PlexSimulator } from '../../simulator';
 import {
@@ -23,7 +23,6 @@ import { waitUntil } from '../support/wait';
 import {
   canvasNode,
   chooseTask,
-  clickOnCanvas,
   closePage,
   deploy,
   dragFromPalette,
@@ -34,6 +33,8 @@ import {
   screenshot,
   visibleText,
   wire,
+  pressInject,
+  requireBuild,
 } from './editor-page';
 
 const STATUS = '#node-config-plex-butler-server-signin-status';
@@ -82,9 +83,7 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
   const seen: string[] = [];
 
   before(async function () {
-    if (!existsSync(join(REPO_ROOT, 'dist', 'nodes', 'plex-butler-server.html'))) {
-      throw new Error('dist/ is missing: run `npm run build` before the browser tests');
-    }
+    requireBuild();
     world = await startPlexWorld();
     userDir = mkdtempSync(join(tmpdir(), 'plex-butler-signin-'));
     const plexTv = world.plexTv;
@@ -180,11 +179,7 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     await page.locator('#node-input-task').waitFor({ state: 'detached' });
     await deploy(page);
 
-    await clickOnCanvas(
-      canvasNode(page, inject).locator(
-        '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
-      ),
-    );
+    await pressInject(page, inject);
     await canvasNode(page, start)
       .locator('.red-ui-flow-node-status-label', { hasText: 'started' })
       .waitFor();
@@ -251,11 +246,7 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     const startsBefore = world.home.exchanges.filter(
       (exchange) => exchange.path === '/butler/OptimizeDatabase',
     ).length;
-    await clickOnCanvas(
-      canvasNode(page, inject.id).locator(
-        '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
-      ),
-    );
+    await pressInject(page, inject.id);
     // The editor may still show the status of the first test's start: wait for the request.
     const home = world.home;
     await waitUntil(
@@ -318,11 +309,7 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     await deploy(page);
     const home = world.home;
     const before = home.exchanges.length;
-    await clickOnCanvas(
-      canvasNode(page, String(inject.id)).locator(
-        '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
-      ),
-    );
+    await pressInject(page, String(inject.id));
     await canvasNode(page, String(start.id))
       .locator('.red-ui-flow-node-status-label', { hasText: /no token|invalid/i })
       .waitFor();
@@ -439,11 +426,7 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     sim: PlexSimulator,
   ): Promise<void> {
     const before = sim.exchanges.length;
-    await clickOnCanvas(
-      canvasNode(shown, String(ids.inject.id)).locator(
-        '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
-      ),
-    );
+    await pressInject(shown, String(ids.inject.id));
     const path = `/butler/${String(ids.start.task)}`;
     await waitUntil(
       () =>
@@ -459,11 +442,7 @@ describe('Sign in with Plex in a real browser (Node-RED + Chromium + plex.tv sta
     shown: Page,
     ids: { start: Record<string, unknown>; inject: Record<string, unknown> },
   ): Promise<void> {
-    await clickOnCanvas(
-      canvasNode(shown, String(ids.inject.id)).locator(
-        '.red-ui-flow-node-button:not(.red-ui-flow-node-button-disabled)',
-      ),
-    );
+    await pressInject(shown, String(ids.inject.id));
     await canvasNode(shown, String(ids.start.id))
       .locator('.red-ui-flow-node-status-label', { hasText: 'invalid config' })
       .waitFor();

@@ -21,6 +21,7 @@ import {
   type NodeRedProcess,
 } from '../../scripts/node-red-process';
 import { flatAnswer } from '../support/editor-answer';
+import { ADMIN } from '../support/admin-users';
 import { startSimulator } from '../support/simulator';
 import { NODE_TYPES } from '../support/node-types';
 
@@ -28,7 +29,6 @@ import { NODE_TYPES } from '../support/node-types';
 const TOKEN = 'e2e-Tok3n-9f8e7d';
 const CLIENT_ID = 'e2e-client-4b1d';
 const SERVER_NAME = 'E2E Plex';
-const ADMIN = { username: 'admin', password: 'e2e-Passw0rd-71c3' };
 const MODULE_PATH = PACKAGE_NAME;
 /** The editor's scripts, which the nodes' .html files load from the package's resources/. */
 const EDITOR_SCRIPTS = readdirSync(join(REPO_ROOT, 'resources')).filter((file) =>

@@ -16,33 +16,13 @@ import {
   type NodeRedProcess,
 } from '../../scripts/node-red-process';
 import { flatAnswer } from '../support/editor-answer';
+import { ADMIN, READER, serverConfig } from '../support/admin-users';
 import { startSimulator } from '../support/simulator';
 import { waitUntil } from '../support/wait';
 
 const TOKEN = 'panel-Tok3n-7c7c';
-const ADMIN = { username: 'admin', password: 'panel-Admin-Passw0rd' };
-const READER = {
-  username: 'viewer',
-  password: 'panel-Viewer-Passw0rd',
-  permissions: 'read' as const,
-};
 /** A panel's key, as the editor makes one up. */
 const PANEL = 'panelKeyForTests0001';
-
-function serverConfig(id: string, name: string, url: string): Record<string, unknown> {
-  return {
-    id,
-    type: 'plex-butler-server',
-    name,
-    url,
-    clientId: `${id}-client`,
-    verifyTls: true,
-    ca: '',
-    timeout: 2000,
-    retries: 0,
-    credentials: { token: TOKEN },
-  };
-}
 
 describe('Butler panel routes (Node-RED with adminAuth)', function () {
   this.timeout(60_000);
@@ -65,9 +45,9 @@ describe('Butler panel routes (Node-RED with adminAuth)', function () {
     await deployFlow(
       nodeRed.url,
       [
-        serverConfig('panel-server', 'Living Room Plex', sim.url),
+        serverConfig('panel-server', 'Living Room Plex', sim.url, TOKEN),
         // Never followed: its client has read no list, so an action must read one first.
-        serverConfig('panel-other', 'Attic Plex', sim.url),
+        serverConfig('panel-other', 'Attic Plex', sim.url, TOKEN),
       ],
       { token: bearer.admin },
     );

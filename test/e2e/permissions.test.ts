@@ -18,15 +18,10 @@ import {
 } from '../../scripts/node-red-process';
 import { flatAnswer } from '../support/editor-answer';
 import { startSimulator } from '../support/simulator';
+import { ADMIN, READER } from '../support/admin-users';
 
 const TOKEN = 'perm-Tok3n-5a5a';
 const SECRET = 'perm-Secret-From-Env-77e1';
-const ADMIN = { username: 'admin', password: 'perm-Admin-Passw0rd' };
-const READER = {
-  username: 'viewer',
-  password: 'perm-Viewer-Passw0rd',
-  permissions: 'read' as const,
-};
 
 /** A port standing for an address of the caller's choosing: it records whatever reaches it. */
 async function foreignListener(): Promise<{

@@ -12,7 +12,7 @@ import { startSimulator } from '../support/simulator';
 import { waitUntil } from '../support/wait';
 import {
   allNodes,
-  NODE_RED_MODULE,
+  coreNodes,
   delay,
   helper,
   nextMessage,
@@ -22,23 +22,13 @@ import {
 const TOKEN = 'tok-IdleExamples-7311';
 
 /** Core nodes the examples use, from the Node-RED under test. */
-const coreNodes = path.join(
-  path.dirname(
-    require.resolve('@node-red/nodes/package.json', {
-      paths: [path.dirname(require.resolve(NODE_RED_MODULE))],
-    }),
-  ),
-  'core',
+const exampleNodes = coreNodes(
+  'common/20-inject',
+  'common/90-comment',
+  'function/10-function',
+  'function/10-switch',
+  'function/15-change',
 );
-/* eslint-disable @typescript-eslint/no-require-imports -- Node-RED loads nodes as CommonJS functions */
-const exampleNodes = [
-  require(path.join(coreNodes, 'common/20-inject')),
-  require(path.join(coreNodes, 'common/90-comment')),
-  require(path.join(coreNodes, 'function/10-function')),
-  require(path.join(coreNodes, 'function/10-switch')),
-  require(path.join(coreNodes, 'function/15-change')),
-];
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 type ExampleNode = FlowNode & { name?: string };
 

@@ -12,7 +12,7 @@ import { startSimulator } from '../support/simulator';
 import { waitUntil } from '../support/wait';
 import {
   allNodes,
-  NODE_RED_MODULE,
+  coreNodes,
   helper,
   lastStatus,
   loadFlow,
@@ -24,21 +24,7 @@ import {
 const TOKEN = 'tok-ScheduleNode-8080';
 
 /** Core nodes the examples use, from the Node-RED under test. */
-const coreNodes = path.join(
-  path.dirname(
-    require.resolve('@node-red/nodes/package.json', {
-      paths: [path.dirname(require.resolve(NODE_RED_MODULE))],
-    }),
-  ),
-  'core',
-);
-/* eslint-disable @typescript-eslint/no-require-imports -- Node-RED loads nodes as CommonJS functions */
-const exampleNodes = [
-  require(path.join(coreNodes, 'common/20-inject')),
-  require(path.join(coreNodes, 'common/90-comment')),
-  require(path.join(coreNodes, 'function/15-change')),
-];
-/* eslint-enable @typescript-eslint/no-require-imports */
+const exampleNodes = coreNodes('common/20-inject', 'common/90-comment', 'function/15-change');
 
 interface ScheduleMessage {
   payload: {

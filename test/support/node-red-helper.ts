@@ -17,13 +17,21 @@ helper.init(runtimePath);
 export const TEST_USER_DIR = mkdtempSync(path.join(tmpdir(), 'plex-butler-helper-'));
 process.once('exit', () => rmSync(TEST_USER_DIR, { recursive: true, force: true }));
 helper.settings({ userDir: TEST_USER_DIR });
+type NodeModule = (RED: NodeAPI) => void;
+
 /** Core nodes of the same Node-RED as the runtime under test. */
-const coreNodes = path.join(
+const coreNodesDir = path.join(
   path.dirname(
     require.resolve('@node-red/nodes/package.json', { paths: [path.dirname(runtimePath)] }),
   ),
-  'core/common',
+  'core',
 );
+
+/** Core node modules of that Node-RED, by path under core/ (e.g. `common/20-inject`). */
+export function coreNodes(...names: string[]): NodeModule[] {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- Node-RED loads nodes as CommonJS functions
+  return names.map((name) => require(path.join(coreNodesDir, name)) as NodeModule);
+}
 
 interface I18n {
   /** The i18next instance underneath. */
@@ -74,7 +82,6 @@ function translate(key: string, substitutions?: Record<string, unknown>): string
   return i18n._(`${key.split('.')[0]}:${key}`, options);
 }
 
-type NodeModule = (RED: NodeAPI) => void;
 function withCatalog(register: NodeModule): NodeModule {
   return (RED) => {
     (RED as unknown as { _: typeof translate })._ = translate;
@@ -92,10 +99,12 @@ export const scheduleNode = withCatalog(require('../../nodes/plex-butler-schedul
 export const idleNode = withCatalog(require('../../nodes/plex-butler-idle'));
 export const reportNode = withCatalog(require('../../nodes/plex-butler-report'));
 // The helper does not load core nodes by itself; Catch nodes check how errors reach flows.
-const catchNode = require(path.join(coreNodes, '25-catch'));
-const completeNode = require(path.join(coreNodes, '24-complete'));
 // Node-RED's tls-config: a server config may take its CA and client certificate from one.
-const tlsNode = require(path.join(coreNodes, '../network/05-tls'));
+const [catchNode, completeNode, tlsNode] = coreNodes(
+  'common/25-catch',
+  'common/24-complete',
+  'network/05-tls',
+);
 export const allNodes = [
   serverNode,
   tasksNode,
