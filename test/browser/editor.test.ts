@@ -181,11 +181,14 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     assert.equal(await paletteNode(page, 'plex-butler-server').count(), 0);
   });
 
-  it('shows a report node’s journal in its dialog, and offers to delete it once the last report node is removed and deployed', async function () {
+  /**
+   * Deploys a server and a report node on a tab of their own, and waits for the journal the
+   * report node keeps. Answers the journal's file and the flows before, to put back after.
+   */
+  async function deployReportWithJournal(): Promise<{ file: string; before: unknown[] }> {
     const { sim, nodeRed } = started();
-    const dir = userDir ?? '';
     const serverId = 'journal-server';
-    const file = journalPath(dir, serverId);
+    const file = journalPath(userDir ?? '', serverId);
     // Put back afterwards: a node left without a server would make later deploys ask first.
     const before = (await (await fetch(`${nodeRed.url}/flows`)).json()) as unknown[];
     await deployFlow(nodeRed.url, [
@@ -217,6 +220,12 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     ]);
     for (let tries = 0; !existsSync(file) && tries < 50; tries++) await delay(100);
     assert.ok(existsSync(file), 'the deployed report node keeps a journal');
+    return { file, before };
+  }
+
+  it('shows a report node’s journal in its dialog, and offers to delete it once the last report node is removed and deployed', async function () {
+    const { nodeRed } = started();
+    const { file, before } = await deployReportWithJournal();
     try {
       page = await openEditor(started().browser, nodeRed.url);
       await openNodeDialog(page, 'journal-report');
@@ -256,41 +265,8 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
   });
 
   it('offers to delete the journal when the server config is removed and deployed', async function () {
-    const { sim, nodeRed } = started();
-    const dir = userDir ?? '';
-    const serverId = 'journal-server';
-    const file = journalPath(dir, serverId);
-    // Put back afterwards: a node left without a server would make later deploys ask first.
-    const before = (await (await fetch(`${nodeRed.url}/flows`)).json()) as unknown[];
-    await deployFlow(nodeRed.url, [
-      { id: 'journal-tab', type: 'tab', label: 'journal' },
-      {
-        id: serverId,
-        type: 'plex-butler-server',
-        name: 'Plex at home',
-        url: sim.url,
-        clientId: '',
-        timeout: 10000,
-        retries: 2,
-        pollInterval: 5,
-        version: CONFIG_VERSION,
-        credentials: { token: TOKEN },
-      },
-      {
-        id: 'journal-report',
-        type: 'plex-butler-report',
-        z: 'journal-tab',
-        name: 'morning',
-        server: serverId,
-        period: 'since-last-report',
-        version: CONFIG_VERSION,
-        x: 200,
-        y: 100,
-        wires: [],
-      },
-    ]);
-    for (let tries = 0; !existsSync(file) && tries < 50; tries++) await delay(100);
-    assert.ok(existsSync(file), 'the deployed report node keeps a journal');
+    const { nodeRed } = started();
+    const { file, before } = await deployReportWithJournal();
     try {
       page = await openEditor(started().browser, nodeRed.url);
       await openNodeDialog(page, 'journal-report');
