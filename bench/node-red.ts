@@ -5,10 +5,13 @@
  * - the helper's sinon spies on Node.prototype (send, status, log…) are removed once a flow is
  *   loaded: they record every call, which a production runtime does not do and which would be
  *   counted as our cost and our memory;
+ * - a user directory of its own, as a production runtime always has;
  * - RED._ is the runtime's real i18n lookup with our message catalogs, as in a production
  *   runtime, not the helper's `v => v`.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
@@ -16,6 +19,10 @@ import { REPOSITORY } from './paths';
 
 const runtimePath = require.resolve('node-red');
 helper.init(runtimePath);
+// A production runtime always has a user directory (where a report node keeps its journal).
+const userDir = mkdtempSync(path.join(tmpdir(), 'plex-butler-bench-'));
+process.once('exit', () => rmSync(userDir, { recursive: true, force: true }));
+helper.settings({ userDir });
 const fromNodeRed = createRequire(runtimePath);
 
 interface I18n {

@@ -131,6 +131,7 @@ export {
   deleteJournal,
   durationWords,
   findJournal,
+  journalFinder,
   journalPath,
   maintenanceWindow,
   openJournal,

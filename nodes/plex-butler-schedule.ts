@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import {
   butlerSchedule,
   changeOutcome,
-  findJournal,
+  journalFinder,
   notHeldError,
   planScheduleChange,
   type PlexSetting,
@@ -55,7 +55,7 @@ export = function registerSchedule(RED: NodeAPI): void {
     const property = config.property || 'payload';
     const node = { id: this.id, name: config.name || '' };
     /** Into the journal a butler report node keeps for this server, if one does. */
-    const journal = () => findJournal(userDir, config.server);
+    const journal = journalFinder(userDir, config.server);
 
     this.on('input', (msg: NodeMessageInFlow, send: SendFunction, done: DoneFunction) => {
       void runner.handle(done, async (client, signal) => {

@@ -6,7 +6,7 @@ import {
   TASK_NAME_PATTERN,
   checkNumber,
   describeValue,
-  findJournal,
+  journalFinder,
   message,
   type ActivityWatcher,
   type MessageParam,
@@ -100,7 +100,7 @@ export function registerTaskAction(RED: NodeAPI, type: string, action: TaskActio
     const runner = new ButlerNodeRunner(RED, this, config, type);
     const journalNode = { id: this.id, name: config.name || '' };
     /** The journal a butler report node keeps for this server, if one does (else nothing). */
-    const journal = () => findJournal(userDir, config.server);
+    const journal = journalFinder(userDir, config.server);
     const taskType = config.taskType || 'str';
     const waiting = action === 'start' && (config.wait === true || config.wait === 'true');
     // A bad limit fails every message with invalid-config, before any request.

@@ -15,7 +15,8 @@
  * Start, stop and schedule nodes record into the journal a report node keeps open:
  * `findJournal(directory, serverId)?.taskAction({ action, task, status | error, node })`,
  * `.scheduleChange({ settings, status, node })`, and `.tie(uuid, task)` when a waiting start
- * node knows which activity its task produced. `deleteJournal(directory, serverId)` removes
+ * node knows which activity its task produced (`journalFinder(directory, serverId)` is the
+ * same look-up, the path worked out once). `deleteJournal(directory, serverId)` removes
  * the file when the server config is removed.
  *
  * The file: `<directory>/plex-butler-journal-<serverId>.jsonl`, one JSON record per line,
@@ -37,6 +38,7 @@ export {
   Journal,
   deleteJournal,
   findJournal,
+  journalFinder,
   journalPath,
   openJournal,
 } from './journal';

@@ -925,16 +925,29 @@ export function openJournal(options: JournalOptions): Journal {
  * stop, a schedule change); undefined when none is open: then nothing is journaled.
  */
 export function findJournal(directory: string, serverId: string): JournalWriter | undefined {
+  return journalFinder(directory, serverId)();
+}
+
+/**
+ * findJournal for one server config, with the file's path worked out once: for a node that
+ * asks on every message. Finds nothing, ever, when the two cannot name a journal file.
+ */
+export function journalFinder(
+  directory: string,
+  serverId: string,
+): () => JournalWriter | undefined {
   let file: string;
   try {
     file = journalPath(directory, serverId);
   } catch {
-    return undefined;
+    return () => undefined;
   }
-  const core = registry.get(file);
-  if (!core || core.closed) return undefined;
-  // A guest: it records into the journal but does not hold it open.
-  return new Journal(core, true);
+  return () => {
+    const core = registry.get(file);
+    if (!core || core.closed) return undefined;
+    // A guest: it records into the journal but does not hold it open.
+    return new Journal(core, true);
+  };
 }
 
 /**
