@@ -443,7 +443,14 @@ function groupWords(group: Group, now: number): MessageRef {
   const duration = durationWords(busy);
   const details: MessageParam[] = [];
   if (entries.length > 1) details.push(message('journal.count', { count: entries.length }));
-  details.push(partial ? message('journal.duration.atLeast', { duration }) : duration);
+  // Seen for under a second, but begun before: no lower bound worth saying.
+  details.push(
+    !partial
+      ? duration
+      : busy < 1000
+        ? message('journal.duration.unknown')
+        : message('journal.duration.atLeast', { duration }),
+  );
   if (running > 0) details.push(message('journal.state.running'));
   if (lost.length === 1 && entries.length === 1 && lost[0].progress >= 0) {
     details.push(message('journal.state.lostAt', { progress: lost[0].progress }));

@@ -338,6 +338,18 @@ describe('journal: reports', function () {
     assert.match(between.text, /^02:00–05:00: /);
   });
 
+  it('an activity first seen running and gone within a second: its length unknown, not "at least under 1 s"', async () => {
+    openAt(at(0));
+    time = at(3);
+    activity('updated', 'glimpse', 'x', 'Seen late', '', 50);
+    time = at(3) + 400;
+    activity('ended', 'glimpse', 'x', 'Seen late', '', 100);
+    time = at(6);
+    assert.match((await journal.report({ period: WINDOW })).text, /Seen late \(length unknown\)/);
+    const german = await journal.report({ period: WINDOW, translate: wordsIn('de') });
+    assert.match(german.text, /Seen late \(Dauer unbekannt\)/);
+  });
+
   it('sums up what is too long for a paragraph: more activities, actions and outages', async () => {
     openAt(at(1));
     for (let index = 0; index < 9; index++) {
