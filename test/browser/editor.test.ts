@@ -223,6 +223,22 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
     return { file, before };
   }
 
+  /** The offer to delete a journal no report node keeps: it says so, and deletes only on "yes". */
+  async function acceptJournalDeletion(shown: Page, file: string): Promise<void> {
+    const offer = shown.locator('.red-ui-notification', { hasText: 'Delete it?' });
+    await offer.waitFor();
+    assert.match(
+      await visibleText(offer),
+      /^The journal of Plex at home \(.+\) stays in Node-RED's user directory now that no butler report node keeps it\. Delete it\?/,
+    );
+    assert.ok(existsSync(file), 'nothing is deleted before the user says so');
+    await offer.getByRole('button', { name: 'Delete journal' }).click();
+    await shown
+      .locator('.red-ui-notification', { hasText: 'The journal of Plex at home is deleted.' })
+      .waitFor();
+    assert.equal(existsSync(file), false);
+  }
+
   it('shows a report node’s journal in its dialog, and offers to delete it once the last report node is removed and deployed', async function () {
     const { nodeRed } = started();
     const { file, before } = await deployReportWithJournal();
@@ -246,18 +262,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
       await clickOnCanvas(canvasNode(page, 'journal-report'));
       await page.keyboard.press('Delete');
       await deploy(page);
-      const offer = page.locator('.red-ui-notification', { hasText: 'Delete it?' });
-      await offer.waitFor();
-      assert.match(
-        await visibleText(offer),
-        /^The journal of Plex at home \(.+\) stays in Node-RED's user directory now that no butler report node keeps it\. Delete it\?/,
-      );
-      assert.ok(existsSync(file), 'nothing is deleted before the user says so');
-      await offer.getByRole('button', { name: 'Delete journal' }).click();
-      await page
-        .locator('.red-ui-notification', { hasText: 'The journal of Plex at home is deleted.' })
-        .waitFor();
-      assert.equal(existsSync(file), false);
+      await acceptJournalDeletion(page, file);
     } finally {
       await deployFlow(nodeRed.url, before);
       rmSync(file, { force: true });
@@ -282,18 +287,7 @@ describe('editor in a real browser (Node-RED + Chromium + simulator)', function 
       await page.locator('#red-ui-header-button-deploy').click();
       await page.getByRole('button', { name: 'Confirm deploy' }).click();
       await page.locator('.red-ui-notification', { hasText: 'Successfully deployed' }).waitFor();
-      const offer = page.locator('.red-ui-notification', { hasText: 'Delete it?' });
-      await offer.waitFor();
-      assert.match(
-        await visibleText(offer),
-        /^The journal of Plex at home \(.+\) stays in Node-RED's user directory now that no butler report node keeps it\. Delete it\?/,
-      );
-      assert.ok(existsSync(file), 'nothing is deleted before the user says so');
-      await offer.getByRole('button', { name: 'Delete journal' }).click();
-      await page
-        .locator('.red-ui-notification', { hasText: 'The journal of Plex at home is deleted.' })
-        .waitFor();
-      assert.equal(existsSync(file), false);
+      await acceptJournalDeletion(page, file);
     } finally {
       await deployFlow(nodeRed.url, before);
       rmSync(file, { force: true });
