@@ -459,6 +459,10 @@
   };
 
   Panel.prototype.act = function (path, task) {
+    // Not only the disabled buttons: a click that reaches one anyway sends nothing.
+    if (!mayAct() || this.busy) {
+      return;
+    }
     var server = this.server;
     var named = task || t('result.all');
     // The button pressed is disabled while asking; the focus goes back to it after.
