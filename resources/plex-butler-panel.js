@@ -387,7 +387,7 @@
       }
       return box;
     }
-    var allowed = mayAct() && !this.busy;
+    var allowed = this.mayActNow();
     var all = el('div', 'plex-butler-panel-all').appendTo(box);
     button(t('button.startAll'), 'plex-butler-panel-start-all', 'start-all')
       .prop('disabled', !allowed)
@@ -458,9 +458,14 @@
     confirm.appendTo(row);
   };
 
+  /** Whether the buttons act: the user may change flows, and no action is under way. */
+  Panel.prototype.mayActNow = function () {
+    return mayAct() && !this.busy;
+  };
+
   Panel.prototype.act = function (path, task) {
     // Not only the disabled buttons: a click that reaches one anyway sends nothing.
-    if (!mayAct() || this.busy) {
+    if (!this.mayActNow()) {
       return;
     }
     var server = this.server;

@@ -14,7 +14,14 @@ import {
   type JournalNode,
   type ScheduleStatus,
 } from './records';
-import { durationWords, listWords, paragraphWords, taskWords, timeWords } from './words';
+import {
+  durationWords,
+  listWords,
+  paragraphWords,
+  taskWords,
+  timeWords,
+  underSecond,
+} from './words';
 
 /**
  * Activity types seen from real servers in public code, with the Butler task each most likely
@@ -447,7 +454,7 @@ function groupWords(group: Group, now: number): MessageRef {
   details.push(
     !partial
       ? duration
-      : busy < 1000
+      : underSecond(busy)
         ? message('journal.duration.unknown')
         : message('journal.duration.atLeast', { duration }),
   );

@@ -10,10 +10,15 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
+/** Whether durationWords words this many ms as "under 1 s". */
+export function underSecond(ms: number): boolean {
+  return Math.max(0, Math.round(ms)) < SECOND;
+}
+
 /** "45 s", "2 min 10 s", "1 h 3 min", "2 d 5 h": two units at most, the larger rounded down. */
 export function durationWords(ms: number): MessageRef {
-  const total = Math.max(0, Math.round(ms));
-  if (total < SECOND) return message('journal.duration.underSecond');
+  if (underSecond(ms)) return message('journal.duration.underSecond');
+  const total = Math.round(ms);
   const seconds = Math.round(total / SECOND);
   if (seconds < 60) return message('journal.duration.seconds', { s: seconds });
   if (total < HOUR) {
